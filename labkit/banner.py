@@ -1,0 +1,65 @@
+"""The banner a lab prints when it starts: backend, region, account and tested versions."""
+
+from __future__ import annotations
+
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from labkit.session import Lab
+
+TESTED_ON = {
+    "python": "3.11",
+    "sagemaker": "3.27.0",
+    "boto3": "1.44.8",
+    "moto": "5.2.5",
+}
+"""The versions every lab was last tested on (the README's test command checks them)."""
+
+
+def package_version(name: str) -> str:
+    """Installed version of ``name``, or ``"not installed"``."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def installed_versions() -> dict[str, str]:
+    """The versions that matter to the labs, as installed here."""
+    found = {"python": platform.python_version()}
+    for name in ("sagemaker", "boto3", "moto"):
+        found[name] = package_version(name)
+    return found
+
+
+def version_drift() -> dict[str, tuple[str, str]]:
+    """``{package: (tested, installed)}`` for every version that differs from TESTED_ON."""
+    found = installed_versions()
+    drift = {}
+    for name, tested in TESTED_ON.items():
+        have = found[name]
+        if not (have == tested or have.startswith(tested + ".")):
+            drift[name] = (tested, have)
+    return drift
+
+
+def print_banner(lab: Lab) -> None:
+    """Print where the lab runs, so nobody is surprised by a bill or by a fake account."""
+    if lab.is_local:
+        where = (
+            f"backend: local — AWS APIs answered by moto {package_version('moto')} in this "
+            f"process, fake account {lab.account_id}; nothing leaves this machine"
+        )
+    else:
+        where = (
+            f"backend: aws — REAL account {lab.account_id}; resources are tagged "
+            f"course=mle-on-aws, lab={lab.name}; run the cleanup cell when done"
+        )
+    print(f"Lab {lab.name} · region {lab.region}")
+    print(where)
+    found = installed_versions()
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in found.items()))
+    for name, (tested, have) in version_drift().items():
+        print(f"note: tested with {name} {tested}, you have {have}")

@@ -1,0 +1,47 @@
+"""Keep notebooks stored without outputs (the book and nbval execute them fresh)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from labkit.errors import LabKitError
+
+
+def notebooks_under(root: Path | str) -> list[Path]:
+    """Every ``.ipynb`` below ``root`` (a file is returned as itself), checkpoints excluded."""
+    path = Path(root)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise LabKitError(f"{path} is neither a notebook nor a folder.", "pass labs/ or a .ipynb.")
+    return sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def has_outputs(notebook: Path) -> bool:
+    """True when any code cell of ``notebook`` has outputs or an execution count."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return any(
+        c.get("outputs") or c.get("execution_count")
+        for c in cells
+        if c.get("cell_type") == "code"
+    )
+
+
+def strip_outputs(notebook: Path) -> bool:
+    """Remove outputs and execution counts in place; return True when the file changed."""
+    text = notebook.read_text(encoding="utf-8")
+    data = json.loads(text)
+    for cell in data["cells"]:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+        cell.get("metadata", {}).pop("execution", None)
+    data.get("metadata", {}).pop("widgets", None)
+    new = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    if new != text:
+        tmp = notebook.with_suffix(".ipynb.tmp")
+        tmp.write_text(new, encoding="utf-8")
+        tmp.replace(notebook)
+        return True
+    return False

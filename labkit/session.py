@@ -1,0 +1,414 @@
+"""The :class:`Lab`: one object per notebook that owns backend, clients, names and cleanup.
+
+A notebook starts with ``lab = labkit.start_lab("01-iam-cross-account")`` and ends with
+``lab.cleanup()``. Everything in between asks the lab for what it needs — a boto3 client, a
+SageMaker session, a bucket, a unique name — and the same code then runs on this machine
+(``local``) or on a real account (``aws``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import socket
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from labkit import guard
+from labkit.backend import Backend, current_backend, current_region
+from labkit.errors import LabKitError
+
+COURSE_TAG = "mle-on-aws"
+"""Value of the ``course`` tag on everything a lab creates (cleanup finds it by this tag)."""
+
+LOCAL_ACCOUNT_ID = "123456789012"
+"""The account id moto uses for the default fake credentials."""
+
+_LAB_NAME = re.compile(r"^[0-9]{2}[a-z]?-[a-z0-9]+(-[a-z0-9]+)*$")
+
+# Environment the local backend sets (fake credentials, no metadata service, no shared files).
+_LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "SAGEMAKER_VALIDATE_ROLE": "false",
+}
+# Variables that could send a request elsewhere or pick real credentials; removed on local.
+_LOCAL_UNSET = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+
+_active: Lab | None = None
+
+
+@dataclass
+class _Cleanup:
+    description: str
+    action: Callable[[], object]
+
+
+@dataclass
+class Lab:
+    """One running lab. Create it with :func:`start_lab`, not directly."""
+
+    name: str
+    backend: Backend
+    region: str
+    boto_session: boto3.Session
+    account_id: str
+    workdir: Path
+    _cleanups: list[_Cleanup] = field(default_factory=list, repr=False)
+    _mock: Any = field(default=None, repr=False)
+    _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _containers_before: set[str] | None = field(default=None, repr=False)
+    _moto_server: Any = field(default=None, repr=False)
+    closed: bool = False
+
+    # ------------------------------------------------------------------ naming and tags
+    @property
+    def is_local(self) -> bool:
+        """True on the ``local`` backend."""
+        return self.backend is Backend.LOCAL
+
+    @property
+    def tags(self) -> list[dict[str, str]]:
+        """Tags for everything the lab creates, in the ``[{"Key":…, "Value":…}]`` form."""
+        return [{"Key": "course", "Value": COURSE_TAG}, {"Key": "lab", "Value": self.name}]
+
+    @property
+    def tag_dict(self) -> dict[str, str]:
+        """The same tags as a plain mapping (for APIs that take ``{"key": "value"}``)."""
+        return {t["Key"]: t["Value"] for t in self.tags}
+
+    def resource_name(self, purpose: str, max_length: int = 63) -> str:
+        """A name that is unique to this lab (and, on AWS, to the account and region).
+
+        ``purpose`` is a short word such as ``"data"`` or ``"model"``. S3 bucket names are
+        global, so on the ``aws`` backend the account id and region are part of the name.
+        """
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", purpose):
+            raise LabKitError(
+                f"resource_name({purpose!r}): a purpose must be lower-case letters, digits "
+                "and hyphens.",
+                "pass a short word such as 'data', 'model' or 'events'.",
+            )
+        parts = ["mlecourse", self.name.split("-", 1)[0], purpose]
+        if not self.is_local:
+            parts += [self.account_id, self.region]
+        name = "-".join(parts)
+        if len(name) > max_length:
+            raise LabKitError(
+                f"The name {name!r} is longer than {max_length} characters.",
+                "use a shorter purpose word.",
+            )
+        return name
+
+    # ------------------------------------------------------------------ clients and sessions
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 client for ``service`` on this lab's backend and region."""
+        self._check_open()
+        return self.boto_session.client(service, region_name=self.region, **kwargs)
+
+    def bucket(self, purpose: str = "data") -> str:
+        """Create (if needed) and return a tagged S3 bucket for this lab."""
+        name = self.resource_name(purpose)
+        s3 = self.client("s3")
+        try:
+            s3.head_bucket(Bucket=name)
+        except s3.exceptions.ClientError:
+            kwargs: dict[str, Any] = {"Bucket": name}
+            if self.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+            s3.create_bucket(**kwargs)
+            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": self.tags})
+            self.on_cleanup(f"delete bucket {name}", lambda: empty_and_delete_bucket(s3, name))
+        return name
+
+    def sagemaker_session(self) -> Any:
+        """A SageMaker SDK v3 session for control-plane calls (moto locally, AWS otherwise)."""
+        self._check_open()
+        from sagemaker.core.helper.session_helper import Session
+
+        return Session(boto_session=self.boto_session, default_bucket=self.bucket("sagemaker"))
+
+    def local_session(self) -> Any:
+        """A session whose jobs really run: SageMaker local mode on Docker, or AWS itself.
+
+        On ``local`` this is a ``LocalSession``: training, processing, transform and
+        endpoints run as containers on this machine's Docker engine, and S3 is moto. On
+        ``aws`` it is the ordinary session, so the same notebook code runs managed jobs.
+        """
+        self._check_open()
+        if not self.is_local:
+            return self.sagemaker_session()
+        from labkit.docker import require_docker
+        from sagemaker.core.local import LocalSession
+
+        require_docker()
+        return LocalSession(boto_session=self.boto_session, default_bucket=self.bucket("sagemaker"))
+
+    def instance_type(self, aws_instance_type: str = "ml.m5.large") -> str:
+        """The instance type to ask for: ``local_cpu`` locally, the given type on AWS."""
+        return "local_cpu" if self.is_local else aws_instance_type
+
+    def execution_role_arn(self) -> str:
+        """The IAM role SageMaker assumes to run jobs for this lab.
+
+        Locally a role is created in moto. On AWS the role comes from
+        ``COURSE_SAGEMAKER_ROLE_ARN`` or, in SageMaker Studio, from the Studio execution role.
+        """
+        self._check_open()
+        if self.is_local:
+            iam = self.client("iam")
+            name = "mlecourse-sagemaker-execution"
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sagemaker.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }],
+            }
+            try:
+                return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+            except iam.exceptions.NoSuchEntityException:
+                role = iam.create_role(
+                    RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Tags=self.tags
+                )
+                return str(role["Role"]["Arn"])
+        arn = os.environ.get("COURSE_SAGEMAKER_ROLE_ARN", "").strip()
+        if arn:
+            return arn
+        try:
+            from sagemaker.core.helper.session_helper import get_execution_role
+
+            return str(get_execution_role(self.sagemaker_session()))
+        except Exception as exc:  # noqa: BLE001 - the SDK raises several types here
+            raise LabKitError(
+                "Could not find a SageMaker execution role for the 'aws' backend.",
+                "run in SageMaker Studio, or set COURSE_SAGEMAKER_ROLE_ARN to the ARN of a "
+                "role that SageMaker can assume.",
+            ) from exc
+
+    def moto_server_url(self) -> str:
+        """Start (once) a moto server on 127.0.0.1 and return its URL.
+
+        For the rare case where another process or a container must reach the fake AWS
+        APIs; it shares state with the in-process mock. Local backend only.
+        """
+        self._check_open()
+        if not self.is_local:
+            raise LabKitError(
+                "moto_server_url() is for the 'local' backend only.",
+                "on the 'aws' backend use the real service endpoints.",
+            )
+        if self._moto_server is None:
+            from moto.server import ThreadedMotoServer
+
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server.start()
+            self._moto_server = (server, f"http://127.0.0.1:{port}")
+            self.on_cleanup("stop moto server", server.stop)
+        return str(self._moto_server[1])
+
+    # ------------------------------------------------------------------ cleanup
+    def on_cleanup(self, description: str, action: Callable[[], object]) -> None:
+        """Register ``action`` to run at :meth:`cleanup` (last registered runs first)."""
+        self._cleanups.append(_Cleanup(description, action))
+
+    def cleanup(self, verbose: bool = True) -> list[str]:
+        """Undo what the lab did: delete resources, stop containers, restore the environment.
+
+        Runs every registered action even when one fails, prints what it did, and returns
+        the list of problems (empty when all went well). Safe to call twice.
+        """
+        problems: list[str] = []
+        while self._cleanups:
+            item = self._cleanups.pop()
+            try:
+                item.action()
+                if verbose:
+                    print(f"cleaned: {item.description}")
+            except Exception as exc:  # noqa: BLE001 - keep cleaning, report at the end
+                problems.append(f"{item.description}: {exc}")
+        if self._containers_before is not None:
+            from labkit.docker import remove_containers_since
+
+            removed = remove_containers_since(self._containers_before)
+            if verbose and removed:
+                print(f"cleaned: removed {len(removed)} container(s) the lab started")
+        self._close()
+        for problem in problems:
+            print(f"cleanup problem: {problem}", file=sys.stderr)
+        return problems
+
+    # ------------------------------------------------------------------ internals
+    def _check_open(self) -> None:
+        if self.closed:
+            raise LabKitError(
+                f"The lab {self.name!r} has been cleaned up.",
+                "run the notebook from the top (labkit.start_lab starts a fresh lab).",
+            )
+
+    def _close(self) -> None:
+        global _active
+        if self.closed:
+            return
+        if self._mock is not None:
+            with contextlib.suppress(Exception):
+                self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        guard.uninstall()
+        self.closed = True
+        if _active is self:
+            _active = None
+
+
+def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
+    """Start a lab on the backend chosen by ``COURSE_BACKEND`` and print where it runs.
+
+    ``name`` is the notebook's number and slug, e.g. ``"01-iam-cross-account"``. Set
+    ``docker=True`` in labs that start containers, so cleanup removes every container the
+    lab started. Calling it again (re-running the notebook) cleans up the previous lab first.
+    """
+    global _active
+    if not _LAB_NAME.match(name):
+        raise LabKitError(
+            f"start_lab({name!r}): a lab name is its two-digit number and a slug.",
+            "use the notebook's file name without .ipynb, e.g. '01-iam-cross-account'.",
+        )
+    if _active is not None and not _active.closed:
+        _active.cleanup(verbose=False)
+
+    backend = current_backend()
+    region = current_region()
+    workdir = Path(os.environ.get("COURSE_WORKDIR", Path.home() / ".cache" / "mle-course")) / name
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    saved: dict[str, str | None] = {}
+    mock = None
+    if backend is Backend.LOCAL:
+        from moto import mock_aws
+
+        for key in (*_LOCAL_ENV, *_LOCAL_UNSET, "AWS_DEFAULT_REGION", "AWS_REGION"):
+            saved[key] = os.environ.get(key)
+        for key in _LOCAL_UNSET:
+            os.environ.pop(key, None)
+        os.environ.update(_LOCAL_ENV)
+        os.environ["AWS_DEFAULT_REGION"] = region
+        os.environ["AWS_REGION"] = region
+        guard.install()
+        mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        mock.start()
+        boto_session = boto3.Session(region_name=region)
+        _register_moto_shims(boto_session)
+        account_id = LOCAL_ACCOUNT_ID
+    else:
+        guard.uninstall()
+        boto_session = boto3.Session(region_name=region)
+        try:
+            account_id = boto_session.client("sts").get_caller_identity()["Account"]
+        except Exception as exc:  # noqa: BLE001 - botocore raises many kinds here
+            raise LabKitError(
+                f"COURSE_BACKEND=aws but no working AWS credentials were found ({exc}).",
+                "configure credentials (aws configure, SSO login or a Studio role), or "
+                "unset COURSE_BACKEND to run on this machine.",
+            ) from exc
+
+    lab = Lab(
+        name=name,
+        backend=backend,
+        region=region,
+        boto_session=boto_session,
+        account_id=account_id,
+        workdir=workdir,
+        _mock=mock,
+        _saved_env=saved,
+    )
+    if docker:
+        from labkit.docker import container_ids
+
+        lab._containers_before = container_ids()
+    _active = lab
+    if not quiet:
+        from labkit.banner import print_banner
+
+        print_banner(lab)
+    return lab
+
+
+def active_lab() -> Lab | None:
+    """The lab started last in this process, if it is still open."""
+    return _active
+
+
+def empty_and_delete_bucket(s3: Any, bucket: str) -> None:
+    """Delete every object (and version) in ``bucket``, then the bucket."""
+    paginator = s3.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=bucket):
+        keys = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+    s3.delete_bucket(Bucket=bucket)
+
+
+def _strip_empty_dicts(parsed: Any, **_: Any) -> None:
+    """moto returns ``VpcConfig: {}`` and similar; sagemaker-core's shapes reject them."""
+    if isinstance(parsed, dict):
+        for key in [k for k, v in parsed.items() if isinstance(v, dict) and not v]:
+            if key != "ResponseMetadata":
+                del parsed[key]
+        for value in parsed.values():
+            _strip_empty_dicts(value)
+    elif isinstance(parsed, list):
+        for value in parsed:
+            _strip_empty_dicts(value)
+
+
+def _after_sagemaker_call(http_response: Any, parsed: Any, **kwargs: Any) -> None:
+    _strip_empty_dicts(parsed)
+
+
+def _register_moto_shims(boto_session: boto3.Session) -> None:
+    boto_session._session.register("after-call.sagemaker", _after_sagemaker_call)
+
+
+@contextlib.contextmanager
+def lab_context(name: str, **kwargs: Any) -> Iterator[Lab]:
+    """``with lab_context("00-x") as lab:`` — a lab that always cleans up (for tests)."""
+    lab = start_lab(name, quiet=True, **kwargs)
+    try:
+        yield lab
+    finally:
+        if lab.cleanup(verbose=False):
+            traceback.print_exc()
