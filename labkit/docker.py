@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labkit.errors import DockerUnavailableError, LabKitError
+from labkit.paths import CONTAINERS_DIR
 
 OFFLINE_BASE_IMAGE = "labkit/debian-base:bookworm"
 """Made offline by :func:`make_offline_base_image` (debootstrap + docker import)."""
@@ -31,8 +32,6 @@ PUBLIC_BASE_IMAGE = "debian:bookworm-slim"
 
 DEBIAN_MIRROR = os.environ.get("COURSE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 
-CONTAINERS_DIR = Path(__file__).resolve().parent.parent / "containers"
-"""One folder per image the course builds, each with a Dockerfile."""
 
 _INSTALL_HINT = (
     "install and start a Docker engine (Docker Desktop on a laptop; on Debian/Ubuntu "
