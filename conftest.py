@@ -1,16 +1,20 @@
-"""Session-wide safety net: remove every container a test or lab started, even on failure."""
+"""Session-wide safety net: remove every container a test or lab started, even on failure.
+
+A hook rather than a fixture, so that it also covers nbval's notebook items.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from labkit.docker import container_ids, remove_containers_since
 
+_containers_before: set[str] = set()
 
-@pytest.fixture(scope="session", autouse=True)
-def _remove_containers_left_behind() -> Iterator[None]:
-    before = container_ids()
-    yield
-    remove_containers_since(before)
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _containers_before.update(container_ids())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    remove_containers_since(_containers_before)
