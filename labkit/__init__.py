@@ -10,6 +10,7 @@ SageMaker local mode on this machine, or a real account), Docker, waiting and cl
     lab.cleanup()
 """
 
+from labkit import banner, docker, paths
 from labkit.backend import BACKEND_ENV, Backend, current_backend, current_region
 from labkit.errors import DockerUnavailableError, LabKitError, OffMachineRequestError
 from labkit.session import Lab, active_lab, lab_context, start_lab
@@ -22,6 +23,9 @@ __all__ = [
     "LabKitError",
     "OffMachineRequestError",
     "active_lab",
+    "banner",
+    "docker",
+    "paths",
     "current_backend",
     "current_region",
     "lab_context",

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import socket
 import sys
 import traceback
@@ -310,6 +311,8 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
     backend = current_backend()
     region = current_region()
     workdir = Path(os.environ.get("COURSE_WORKDIR", Path.home() / ".cache" / "mle-course")) / name
+    # A fresh scratch folder per run, so a re-run never sees the last run's files.
+    shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
 
     saved: dict[str, str | None] = {}

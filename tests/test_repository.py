@@ -1,0 +1,99 @@
+"""The course's own conventions, checked on every chapter, lab, data set and image."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from labkit.notebooks import has_outputs
+from labkit.paths import CONTAINERS_DIR, DATA_DIR, LABS_DIR, REPO_ROOT
+
+HEADER_ROWS = ("Objectives", "Time", "Prerequisites", "Cost on a real account", "Tested on")
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            files.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    for part in toc["parts"]:
+        walk(part["chapters"])
+    return files
+
+
+LAB_NOTEBOOKS = sorted(p for p in LABS_DIR.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+CHAPTERS = sorted((REPO_ROOT / "chapters").rglob("*.md"))
+TOPIC_CHAPTERS = [c for c in CHAPTERS if re.match(r"\d\d-", c.name)]
+
+
+def cells(notebook: Path) -> list[dict]:
+    return json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def test_every_toc_entry_exists_and_every_lab_is_in_the_toc():
+    listed = set(toc_files())
+    for entry in listed:
+        assert any((REPO_ROOT / f"{entry}{ext}").exists() for ext in (".md", ".ipynb")), entry
+    for notebook in LAB_NOTEBOOKS:
+        assert str(notebook.relative_to(REPO_ROOT).with_suffix("")) in listed, notebook
+    for chapter in CHAPTERS:
+        assert str(chapter.relative_to(REPO_ROOT).with_suffix("")) in listed, chapter
+
+
+@pytest.mark.parametrize("notebook", LAB_NOTEBOOKS, ids=lambda p: p.stem)
+def test_lab_is_stored_without_outputs(notebook):
+    assert not has_outputs(notebook), f"run: python -m labkit strip {notebook}"
+
+
+@pytest.mark.parametrize("notebook", LAB_NOTEBOOKS, ids=lambda p: p.stem)
+def test_lab_has_the_header_start_and_cleanup(notebook):
+    all_cells = cells(notebook)
+    header = source(all_cells[0])
+    assert all_cells[0]["cell_type"] == "markdown" and header.startswith("# Lab ")
+    for row in HEADER_ROWS:
+        assert f"**{row}**" in header, f"{notebook.name}: header lacks {row}"
+    code = [source(c) for c in all_cells if c["cell_type"] == "code"]
+    assert any(f'start_lab("{notebook.stem}"' in c for c in code), "start_lab(<file name>) missing"
+    assert "lab.cleanup()" in code[-1], "the last code cell must be the cleanup"
+    assert any(source(c).startswith("## Clean up") for c in all_cells if c["cell_type"] == "markdown")
+
+
+@pytest.mark.parametrize("chapter", TOPIC_CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_has_decision_lab_questions_and_aws_links(chapter):
+    text = chapter.read_text(encoding="utf-8")
+    assert "{doc}`" in text and "labs/" in text, "link the chapter's lab with {doc}"
+    assert len(re.findall(r"^:::+\{exercise\}", text, re.M)) >= 5, "at least 5 practice questions"
+    assert len(re.findall(r"^:::+\{solution\}", text, re.M)) == len(
+        re.findall(r"^:::+\{exercise\}", text, re.M)
+    ), "every question has an explained answer"
+    assert "docs.aws.amazon.com" in text, "link AWS's documentation"
+    assert re.search(r"^## .*(Choos|Decid|When to)", text, re.M), "a section on the decision"
+
+
+@pytest.mark.parametrize(
+    "dataset", sorted(p for p in DATA_DIR.iterdir() if p.is_dir()), ids=lambda p: p.name
+)
+def test_data_set_has_a_data_card(dataset):
+    card = (dataset / "README.md").read_text(encoding="utf-8").lower()
+    assert "source" in card and ("licence" in card or "license" in card)
+
+
+@pytest.mark.parametrize(
+    "image", sorted(p for p in CONTAINERS_DIR.iterdir() if p.is_dir()), ids=lambda p: p.name
+)
+def test_dockerfile_takes_a_base_image(image):
+    text = (image / "Dockerfile").read_text()
+    assert re.search(r"^ARG BASE_IMAGE=debian:bookworm", text, re.M)
+    assert re.search(r"^FROM \$\{?BASE_IMAGE\}?", text, re.M)

@@ -1,0 +1,136 @@
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from labkit import docker
+from labkit.errors import DockerUnavailableError, LabKitError
+
+
+def fake_run(answers):
+    """A stand-in for subprocess.run that answers by the command's first words."""
+
+    def run(cmd, **kwargs):
+        for prefix, (code, out, err) in answers.items():
+            if tuple(cmd[: len(prefix)]) == prefix:
+                return subprocess.CompletedProcess(cmd, code, out, err)
+        return subprocess.CompletedProcess(cmd, 127, "", "not found")
+
+    return run
+
+
+def test_status_when_docker_is_not_installed(monkeypatch):
+    monkeypatch.setattr(docker.shutil, "which", lambda name: None)
+    status = docker.docker_status()
+    assert not status.ok
+    assert "not installed" in status.problems[0]
+    with pytest.raises(DockerUnavailableError) as info:
+        monkeypatch.setattr(docker, "docker_status", lambda: status)
+        docker.require_docker()
+    assert "What to do" in str(info.value) and "docker.io" in str(info.value)
+
+
+def test_status_when_the_engine_is_down_and_compose_missing(monkeypatch):
+    monkeypatch.setattr(docker.shutil, "which", lambda name: "/usr/bin/docker" if name == "docker" else None)
+    monkeypatch.setattr(docker.subprocess, "run", fake_run({
+        ("docker", "version"): (1, "", "Cannot connect to the Docker daemon"),
+        ("docker", "compose"): (1, "", "unknown command"),
+    }))
+    status = docker.docker_status()
+    assert status.engine_version is None
+    assert any("not running" in p for p in status.problems)
+    assert any("compose" in p for p in status.problems)
+
+
+def test_status_prefers_the_compose_plugin_then_the_standalone(monkeypatch):
+    monkeypatch.setattr(docker.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(docker.subprocess, "run", fake_run({
+        ("docker", "version"): (0, "20.10.24\n", ""),
+        ("docker", "compose"): (1, "", "unknown command"),
+        ("docker-compose", "version"): (0, "1.29.2\n", ""),
+    }))
+    status = docker.docker_status()
+    assert status.ok
+    assert status.compose_command == ["docker-compose"]
+    assert status.compose_version == "1.29.2"
+
+
+def test_base_image_override_and_offline_preference(monkeypatch):
+    monkeypatch.setenv("COURSE_BASE_IMAGE", "my/base:1")
+    assert docker.base_image() == "my/base:1"
+    monkeypatch.delenv("COURSE_BASE_IMAGE")
+    monkeypatch.setattr(docker, "image_exists", lambda tag: True)
+    assert docker.base_image() == docker.OFFLINE_BASE_IMAGE
+    monkeypatch.setattr(docker, "image_exists", lambda tag: False)
+    assert docker.base_image() == docker.PUBLIC_BASE_IMAGE
+
+
+def test_context_hash_follows_content(tmp_path: Path):
+    (tmp_path / "Dockerfile").write_text("FROM x\n")
+    first = docker.context_hash(tmp_path, "base")
+    assert docker.context_hash(tmp_path, "base") == first
+    assert docker.context_hash(tmp_path, "other-base") != first
+    (tmp_path / "train").write_text("echo hi\n")
+    assert docker.context_hash(tmp_path, "base") != first
+
+
+def test_build_without_dockerfile_names_the_known_images(monkeypatch, tmp_path):
+    monkeypatch.setattr(docker, "require_docker", lambda: docker.DockerStatus())
+    with pytest.raises(LabKitError, match="No Dockerfile") as info:
+        docker.build_image("nope", tmp_path)
+    assert "hello-train" in str(info.value)
+
+
+def test_remove_containers_since_removes_only_new_ones(monkeypatch):
+    calls = []
+    monkeypatch.setattr(docker, "container_ids", lambda: {"old", "new1", "new2"})
+    monkeypatch.setattr(docker, "_run", lambda cmd, **kw: calls.append(cmd))
+    assert docker.remove_containers_since({"old"}) == ["new1", "new2"]
+    assert calls == [["docker", "rm", "-f", "new1", "new2"]]
+    calls.clear()
+    assert docker.remove_containers_since({"old", "new1", "new2"}) == []
+    assert calls == []
+
+
+needs_docker = pytest.mark.skipif(not docker.docker_status().ok, reason="needs a Docker engine")
+
+
+@pytest.mark.docker
+@needs_docker
+def test_build_is_cached_and_tagged_by_content():
+    first = docker.build_image("hello-train")
+    second = docker.build_image("hello-train")
+    assert first.tag == second.tag
+    assert first.tag.startswith("mlecourse/hello-train:")
+    assert docker.image_exists(first.tag)
+
+
+@pytest.mark.docker
+@needs_docker
+def test_hello_train_writes_the_failure_file_on_an_empty_channel(tmp_path):
+    image = docker.build_image("hello-train").tag
+    (tmp_path / "input" / "data" / "train").mkdir(parents=True)
+    (tmp_path / "output").mkdir()
+    run = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "-v", f"{tmp_path}:/opt/ml", image],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode != 0
+    assert "no CSV file" in (tmp_path / "output" / "failure").read_text()
+
+
+@pytest.mark.docker
+@needs_docker
+def test_hello_train_rejects_a_ragged_csv(tmp_path):
+    image = docker.build_image("hello-train").tag
+    train = tmp_path / "input" / "data" / "train"
+    train.mkdir(parents=True)
+    (train / "bad.csv").write_text("a,b\n1,2\n3\n")
+    run = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "-v", f"{tmp_path}:/opt/ml", image],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode != 0
+    assert "has 1 columns, expected 2" in run.stderr
+    assert (tmp_path / "output" / "failure").exists()
+    assert not (tmp_path / "model" / "model.json").exists() or (tmp_path / "model" / "model.json").read_text() == ""

@@ -1,0 +1,182 @@
+import json
+import os
+
+import pytest
+
+import labkit
+from labkit import guard
+from labkit.errors import LabKitError
+from labkit.session import _strip_empty_dicts, empty_and_delete_bucket
+
+
+@pytest.fixture
+def lab(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    monkeypatch.delenv("COURSE_BACKEND", raising=False)
+    with labkit.lab_context("00-unit-test") as lab:
+        yield lab
+
+
+def test_local_lab_uses_fake_credentials_and_the_guard(lab):
+    assert lab.is_local
+    assert os.environ["AWS_ACCESS_KEY_ID"] in ("testing", "FOOBARKEY")  # ours, then moto's
+    assert os.environ["AWS_CONFIG_FILE"] == os.devnull
+    assert "AWS_PROFILE" not in os.environ
+    assert guard.installed()
+    assert lab.account_id == "123456789012"
+    assert lab.client("sts").get_caller_identity()["Account"] == "123456789012"
+
+
+def test_cleanup_restores_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    monkeypatch.setenv("AWS_PROFILE", "my-real-profile")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALLOOKINGKEY00")
+    lab = labkit.start_lab("00-unit-test", quiet=True)
+    assert "AWS_PROFILE" not in os.environ
+    lab.cleanup(verbose=False)
+    assert os.environ["AWS_PROFILE"] == "my-real-profile"
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "AKIAREALLOOKINGKEY00"
+    assert not guard.installed()
+    assert lab.closed
+    with pytest.raises(LabKitError, match="cleaned up"):
+        lab.client("s3")
+    assert lab.cleanup(verbose=False) == []  # a second cleanup is harmless
+
+
+def test_bucket_is_tagged_and_deleted_at_cleanup(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    lab = labkit.start_lab("00-unit-test", quiet=True)
+    name = lab.bucket("data")
+    assert lab.bucket("data") == name  # idempotent
+    s3 = lab.client("s3")
+    s3.put_object(Bucket=name, Key="a/b.txt", Body=b"x")
+    tags = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+    assert {"Key": "course", "Value": "mle-on-aws"} in tags
+    assert {"Key": "lab", "Value": "00-unit-test"} in tags
+    lab.on_cleanup("check the bucket is gone afterwards", lambda: None)
+    # Look at the bucket list from inside the mock, just before it stops.
+    seen = []
+    lab._cleanups.insert(0, type(lab._cleanups[0])("probe", lambda: seen.append(
+        [b["Name"] for b in s3.list_buckets()["Buckets"]])))
+    assert lab.cleanup(verbose=False) == []
+    assert seen == [[]]
+
+
+def test_cleanup_keeps_going_and_reports_problems(lab, capsys):
+    ran = []
+    lab.on_cleanup("first registered", lambda: ran.append("first"))
+    lab.on_cleanup("fails", lambda: 1 / 0)
+    lab.on_cleanup("last registered", lambda: ran.append("last"))
+    problems = lab.cleanup(verbose=False)
+    assert ran == ["last", "first"]
+    assert len(problems) == 1 and "fails" in problems[0]
+    assert "cleanup problem" in capsys.readouterr().err
+
+
+def test_starting_again_cleans_up_the_previous_lab(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    first = labkit.start_lab("00-unit-test", quiet=True)
+    first.bucket()
+    second = labkit.start_lab("00-unit-test", quiet=True)
+    try:
+        assert first.closed and not second.closed
+        assert labkit.active_lab() is second
+        # moto state is fresh: the first run's bucket is gone
+        assert second.client("s3").list_buckets()["Buckets"] == []
+    finally:
+        second.cleanup(verbose=False)
+
+
+def test_workdir_is_fresh_on_each_start(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    lab = labkit.start_lab("00-unit-test", quiet=True)
+    (lab.workdir / "stale.txt").write_text("from the last run")
+    lab.cleanup(verbose=False)
+    lab = labkit.start_lab("00-unit-test", quiet=True)
+    assert not (lab.workdir / "stale.txt").exists()
+    lab.cleanup(verbose=False)
+
+
+@pytest.mark.parametrize("bad", ["lab", "1-x", "01_iam", "01-IAM", "01-", ""])
+def test_lab_names_are_checked(bad):
+    with pytest.raises(LabKitError, match="two-digit number"):
+        labkit.start_lab(bad)
+
+
+def test_resource_names(lab):
+    assert lab.resource_name("data") == "mlecourse-00-data"
+    with pytest.raises(LabKitError, match="lower-case"):
+        lab.resource_name("Data_1")
+    with pytest.raises(LabKitError, match="longer than"):
+        lab.resource_name("x" * 70)
+    assert lab.tag_dict == {"course": "mle-on-aws", "lab": "00-unit-test"}
+
+
+def test_instance_type_and_role(lab):
+    assert lab.instance_type("ml.m5.xlarge") == "local_cpu"
+    arn = lab.execution_role_arn()
+    assert arn == lab.execution_role_arn()  # created once, then found
+    role = lab.client("iam").get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]
+    trust = role["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+
+
+def test_moto_server_shares_state_and_stops_at_cleanup(lab):
+    import boto3
+
+    url = lab.moto_server_url()
+    assert url.startswith("http://127.0.0.1:")
+    assert lab.moto_server_url() == url
+    lab.client("s3").create_bucket(Bucket="made-in-process")
+    remote = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+    assert "made-in-process" in [b["Name"] for b in remote.list_buckets()["Buckets"]]
+
+
+def test_aws_backend_without_credentials_says_what_to_do(monkeypatch, tmp_path):
+    class NoCredentials:
+        def __init__(self, **kwargs):
+            pass
+
+        def client(self, name, **kwargs):
+            raise RuntimeError("Unable to locate credentials")
+
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_BACKEND", "aws")
+    monkeypatch.setattr("labkit.session.boto3.Session", NoCredentials)
+    with pytest.raises(LabKitError, match="no working AWS credentials") as info:
+        labkit.start_lab("00-unit-test", quiet=True)
+    assert "unset COURSE_BACKEND" in str(info.value)
+
+
+def test_strip_empty_dicts_keeps_real_values():
+    parsed = {
+        "TrainingJobName": "x",
+        "VpcConfig": {},
+        "ResponseMetadata": {},
+        "Nested": [{"DataCaptureConfig": {}, "Keep": {"a": 1}}],
+    }
+    _strip_empty_dicts(parsed)
+    assert parsed == {"TrainingJobName": "x", "ResponseMetadata": {}, "Nested": [{"Keep": {"a": 1}}]}
+
+
+def test_moto_describe_responses_are_shimmed(lab):
+    sm = lab.client("sagemaker")
+    sm.create_model(
+        ModelName="m",
+        ExecutionRoleArn=lab.execution_role_arn(),
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+    )
+    described = sm.describe_model(ModelName="m")
+    assert all(v != {} for k, v in described.items() if k != "ResponseMetadata")
+
+
+def test_empty_and_delete_bucket_removes_versions(lab):
+    s3 = lab.client("s3")
+    s3.create_bucket(Bucket="versioned")
+    s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
+    for i in range(3):
+        s3.put_object(Bucket="versioned", Key="k", Body=str(i).encode())
+    s3.delete_object(Bucket="versioned", Key="k")
+    empty_and_delete_bucket(s3, "versioned")
+    assert "versioned" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
