@@ -54,6 +54,41 @@ def load_adult() -> pd.DataFrame:
     return pd.read_csv(ADULT_CSV)
 
 
+def encode_adult(
+    df: pd.DataFrame, drop: Sequence[str] = (),
+) -> tuple[pd.DataFrame, np.ndarray, dict[str, list[str]]]:
+    """Adult as numbers for a tree model: ``(X, y, categories)``.
+
+    Each text column becomes integer codes in the alphabetical order of its values
+    (``categories[col][code]`` is the text), numeric columns stay as they are (as floats),
+    ``y`` is 1 for ``>50K``. Columns in ``drop`` are left out of X (e.g. ``["sex"]``).
+    """
+    _require_column(df, ADULT_LABEL, "label")
+    X = df.drop(columns=[ADULT_LABEL, *drop])
+    categories: dict[str, list[str]] = {}
+    for col in X.columns:
+        if not pd.api.types.is_numeric_dtype(X[col]):
+            cats = sorted(X[col].dropna().unique().tolist())
+            categories[col] = cats
+            X[col] = pd.Categorical(X[col], categories=cats).codes
+    y = (df[ADULT_LABEL] == ">50K").to_numpy(dtype=int)
+    return X.astype(float), y, categories
+
+
+def train_adult_model(X: pd.DataFrame, y: np.ndarray, sample_weight: Any = None) -> Any:
+    """The labs' model: a small histogram gradient-boosted tree ensemble (about 1–2 s).
+
+    Deterministic (``random_state=0``, no early stopping) so numbers repeat run to run.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(
+        max_iter=100, learning_rate=0.1, max_leaf_nodes=15, early_stopping=False,
+        random_state=0,
+    )
+    return model.fit(X, y, sample_weight=sample_weight)
+
+
 # ---------------------------------------------------------------------------------- groups
 def _as_list(values: Any) -> list[Any]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
@@ -302,6 +337,34 @@ def reweighing_weights(df: pd.DataFrame, **kwargs: Any) -> np.ndarray:
             p_label = (g.positive == pos).sum() / n
             w[cell] = p_group * p_label / (count / n)
     return w
+
+
+def metrics_from_analysis(
+    analysis: dict[str, Any], *, facet: str, facet_value: Any,
+    section: str = "pre_training_bias_metrics",
+) -> dict[str, float]:
+    """``{metric: value}`` for one facet value from a Clarify job's ``analysis.json``.
+
+    The file holds ``{section: {"facets": {facet: [{"value_or_threshold": …,
+    "metrics": [{"name": …, "value": …}, …]}, …]}}}``.
+    """
+    try:
+        entries = analysis[section]["facets"][facet]
+    except (KeyError, TypeError) as exc:
+        raise LabKitError(
+            f"analysis.json has no {section!r} results for facet {facet!r}.",
+            "check the job asked for that analysis (methods) and that facet name.",
+        ) from exc
+    wanted = ",".join(str(v) for v in _as_list(facet_value))
+    for entry in entries:
+        if str(entry.get("value_or_threshold")) == wanted:
+            return {m["name"]: float(m["value"]) for m in entry["metrics"]
+                    if m.get("value") is not None}
+    found = [e.get("value_or_threshold") for e in entries]
+    raise LabKitError(
+        f"analysis.json has facet {facet!r} results for {found}, not for {wanted!r}.",
+        "pass the facet value the BiasConfig named.",
+    )
 
 
 # ---------------------------------------------------------------------------------- SHAP, PDP

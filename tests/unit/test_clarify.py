@@ -194,3 +194,31 @@ def test_load_adult_shape():
     assert df.shape == (5000, 12)
     assert set(df["income"]) == {">50K", "<=50K"}
     assert set(df["sex"]) == {"Male", "Female"}
+
+
+def test_encode_adult():
+    df = clarify.load_adult()
+    X, y, cats = clarify.encode_adult(df, drop=["sex"])
+    assert "sex" not in X.columns and "income" not in X.columns
+    assert X.shape == (5000, 10) and X.dtypes.unique().tolist() == [np.dtype(float)]
+    assert y.sum() == (df.income == ">50K").sum()
+    row = df.iloc[0]
+    assert cats["workclass"][int(X.iloc[0]["workclass"])] == row["workclass"]
+    assert cats["race"] == sorted(cats["race"])
+
+
+def test_metrics_from_analysis():
+    analysis = {"version": "1.0", "pre_training_bias_metrics": {
+        "label": "income", "label_value_or_threshold": ">50K",
+        "facets": {"sex": [{"value_or_threshold": "Female", "metrics": [
+            {"name": "CI", "description": "Class Imbalance (CI)", "value": 0.348},
+            {"name": "DPL", "description": "Difference in Positive Proportions in Labels",
+             "value": 0.18},
+        ]}]}}}
+    got = clarify.metrics_from_analysis(analysis, facet="sex", facet_value="Female")
+    assert got == {"CI": 0.348, "DPL": 0.18}
+    with pytest.raises(LabKitError, match="not for 'Male'"):
+        clarify.metrics_from_analysis(analysis, facet="sex", facet_value="Male")
+    with pytest.raises(LabKitError, match="no 'post_training_bias_metrics'"):
+        clarify.metrics_from_analysis(analysis, facet="sex", facet_value="Female",
+                                      section="post_training_bias_metrics")

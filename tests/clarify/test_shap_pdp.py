@@ -1,0 +1,87 @@
+"""Explanations checked against independent computations on the lab's model and data.
+
+* tree SHAP (shap's TreeExplainer, interventional, log-odds) against Shapley values from
+  enumerating all 2^11 coalitions (labkit.clarify.exact_shapley_values, no shap code),
+  and against shap's own Exact explainer;
+* Kernel SHAP with all coalitions against the same exact values;
+* scikit-learn's partial dependence (brute) against a by-hand average of predictions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shap
+from sklearn.inspection import partial_dependence
+
+from labkit import clarify
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    df = clarify.load_adult()
+    X, y, _ = clarify.encode_adult(df)
+    model = clarify.train_adult_model(X, y)
+    return model, X
+
+
+def test_model_is_useful(fitted):
+    model, X = fitted
+    from sklearn.metrics import roc_auc_score
+
+    _, y, _ = clarify.encode_adult(clarify.load_adult())
+    assert roc_auc_score(y, model.predict_proba(X)[:, 1]) > 0.85
+
+
+def test_tree_shap_matches_exact_enumeration(fitted):
+    model, X = fitted
+    background = X.iloc[1000:1025]
+    rows = X.iloc[[3, 17, 250]]
+    tree = shap.TreeExplainer(model, data=background, feature_perturbation="interventional")
+    tree_values = tree(rows).values
+    exact, base = clarify.exact_shapley_values(
+        model.decision_function, rows.to_numpy(), background.to_numpy()
+    )
+    assert np.max(np.abs(tree_values - exact)) < 1e-6
+    assert abs(float(np.ravel(tree.expected_value)[0]) - base) < 1e-6
+    # additivity of the exact values: base + sum = model output (log-odds)
+    assert np.allclose(base + exact.sum(axis=1), model.decision_function(rows), atol=1e-9)
+
+
+def test_exact_enumeration_matches_shap_exact_explainer(fitted):
+    model, X = fitted
+    background = X.iloc[2000:2010]
+    rows = X.iloc[[5, 6]]
+    masker = shap.maskers.Independent(background, max_samples=len(background))
+    theirs = shap.explainers.Exact(model.decision_function, masker)(rows).values
+    ours, _ = clarify.exact_shapley_values(
+        model.decision_function, rows.to_numpy(), background.to_numpy()
+    )
+    assert np.max(np.abs(theirs - ours)) < 1e-9
+
+
+def test_kernel_shap_with_all_coalitions_is_exact(fitted):
+    model, X = fitted
+    background = X.iloc[3000:3010]
+    rows = X.iloc[[8]]
+    m = X.shape[1]
+    kernel = shap.KernelExplainer(model.decision_function, background)
+    values = kernel.shap_values(rows, nsamples=2 ** m + 2 * m, l1_reg=False, silent=True)
+    exact, _ = clarify.exact_shapley_values(
+        model.decision_function, rows.to_numpy(), background.to_numpy()
+    )
+    assert np.max(np.abs(np.asarray(values) - exact)) < 1e-6
+
+
+@pytest.mark.parametrize("feature", ["age", "education_num", "hours_per_week"])
+def test_sklearn_pdp_equals_average_of_predictions(fitted, feature):
+    model, X = fitted
+    sample = X.iloc[:400]
+    result = partial_dependence(model, sample, [feature], kind="both", method="brute",
+                                grid_resolution=15)
+    grid = result["grid_values"][0]
+    avg, ice = clarify.partial_dependence_by_hand(
+        lambda d: model.predict_proba(d)[:, 1], sample, feature, grid
+    )
+    assert np.max(np.abs(result["average"][0] - avg)) < 1e-12
+    assert np.max(np.abs(result["individual"][0] - ice)) < 1e-12
