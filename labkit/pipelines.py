@@ -1,0 +1,236 @@
+"""SageMaker Pipelines in the labs: one session that builds steps and runs them on Docker.
+
+The same notebook code defines a pipeline, registers it with ``pipeline.upsert(...)`` and
+runs it with ``pipeline.start()``. On the ``aws`` backend that is SageMaker Pipelines itself;
+on ``local`` it is SageMaker local mode, which runs every job of the pipeline as a container
+on this machine.
+
+Why a session class of our own: in sagemaker 3.27.0 local pipelines are split over two
+classes. ``sagemaker.core.workflow.pipeline_context.LocalPipelineSession`` is a
+``PipelineSession`` (so ``processor.run(...)`` returns step arguments instead of starting a
+job) but keeps no pipelines; ``sagemaker.mlops.local.LocalPipelineSession`` keeps and runs
+pipelines but is not a ``PipelineSession``; and ``Pipeline.create/start`` call
+``session.sagemaker_client.create_pipeline`` / ``start_pipeline_execution``, which the local
+client does not have. :class:`LabLocalPipelineSession` joins the two and routes those
+calls, so the SDK's own local executor runs the pipeline unchanged.
+
+The module also reads an execution's step table, finds a transform step's output and makes
+the role that EventBridge needs to start a pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from labkit.errors import LabKitError
+
+_PIPELINE_CALLS = (
+    "create_pipeline",
+    "update_pipeline",
+    "describe_pipeline",
+    "delete_pipeline",
+    "start_pipeline_execution",
+)
+
+
+def _local_pipeline_session_class() -> type:
+    from sagemaker.core.workflow.pipeline_context import LocalPipelineSession as _Capturing
+    from sagemaker.mlops.local import LocalPipelineSession as _Running
+
+    class LabLocalPipelineSession(_Capturing):  # type: ignore[misc, valid-type]
+        """A local pipeline session that both captures step arguments and runs pipelines."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._local_pipelines: dict[str, Any] = {}
+            for call in _PIPELINE_CALLS:
+                # Pipeline.create/start call these on the client; run them on this session.
+                setattr(self.sagemaker_client, call, getattr(_Running, call).__get__(self))
+
+    return LabLocalPipelineSession
+
+
+def pipeline_session(lab: Any) -> Any:
+    """The session to build pipeline steps with and to run the pipeline on.
+
+    ``local``: a local pipeline session (jobs run as containers on Docker, S3 is moto).
+    ``aws``: a ``PipelineSession`` on the lab's account and region.
+    """
+    bucket = lab.bucket("sagemaker")
+    if lab.is_local:
+        from labkit.docker import require_docker
+
+        require_docker()
+        cls = _local_pipeline_session_class()
+        return cls(boto_session=lab.boto_session, default_bucket=bucket)
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+    return PipelineSession(boto_session=lab.boto_session, default_bucket=bucket)
+
+
+def control_plane_copy(lab: Any, pipeline: Any) -> Any:
+    """The same pipeline, bound to the lab's control-plane session (moto locally).
+
+    Schedules (EventBridge) and the pipeline registry live in the control plane. Locally
+    the running copy of the pipeline lives in the local session, which EventBridge cannot
+    target, so the definition is also registered in moto to show what AWS stores. On the
+    ``aws`` backend the pipeline already is in the control plane and is returned as is.
+    """
+    if not lab.is_local:
+        return pipeline
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+
+    return Pipeline(
+        name=pipeline.name,
+        parameters=pipeline.parameters,
+        steps=pipeline.steps,
+        sagemaker_session=lab.sagemaker_session(),
+    )
+
+
+def image_uri(lab: Any, name: str) -> str:
+    """The image for ``containers/<name>``: built locally, or an ECR URI on ``aws``.
+
+    On ``aws`` SageMaker pulls images from ECR only; push the image there and set
+    ``COURSE_IMAGE_<NAME>`` (upper case, ``-`` as ``_``) to its URI.
+    """
+    if lab.is_local:
+        from labkit.docker import build_image
+
+        return build_image(name).tag
+    var = "COURSE_IMAGE_" + name.upper().replace("-", "_")
+    uri = os.environ.get(var, "").strip()
+    if not uri:
+        raise LabKitError(
+            f"The 'aws' backend needs the image {name!r} in Amazon ECR.",
+            f"build containers/{name}, push it to an ECR repository of your account "
+            f"(docker tag/push after 'aws ecr get-login-password'), and set {var} to its URI.",
+        )
+    return uri
+
+
+def wait(execution: Any, delay: int = 15, max_attempts: int = 120) -> dict[str, Any]:
+    """Wait until an execution ends; return its description.
+
+    A local execution has already finished when ``pipeline.start()`` returns (the local
+    executor runs the steps one after the other), so this only reads its status there.
+    """
+    if hasattr(execution, "wait") and not hasattr(execution, "step_execution"):
+        try:
+            execution.wait(delay=delay, max_attempts=max_attempts)
+        except Exception:  # noqa: BLE001 - the waiter raises on Failed; report the status
+            pass
+    return dict(execution.describe())
+
+
+def steps_table(execution: Any) -> list[dict[str, Any]]:
+    """One row per step that ran: name, status, seconds, what it made or decided, failure.
+
+    Rows come in the order the steps started.
+    """
+    rows = []
+    for step in execution.list_steps()["PipelineExecutionSteps"]:
+        start, end = step.get("StartTime"), step.get("EndTime")
+        seconds = None
+        if start is not None and end is not None:
+            seconds = round(_timestamp(end) - _timestamp(start), 1)
+        meta = step.get("Metadata") or {}
+        made = ""
+        for kind, value in meta.items():
+            detail = value.get("Arn") or value.get("Outcome") or value.get("ErrorMessage")
+            made = f"{kind}: {str(detail).rsplit('/', 1)[-1]}"
+        rows.append({
+            "step": step["StepName"],
+            "status": step["StepStatus"],
+            "seconds": seconds,
+            "result": made,
+            "failure": step.get("FailureReason", ""),
+            "_start": _timestamp(start) if start is not None else 0.0,
+        })
+    rows.sort(key=lambda r: r.pop("_start"))
+    return rows
+
+
+def transform_output_uri(execution: Any, step_name: str, sagemaker_client: Any = None) -> str:
+    """Where the transform step ``step_name`` of ``execution`` wrote its predictions."""
+    local_steps = getattr(execution, "step_execution", None)
+    if local_steps is not None:
+        props = local_steps[step_name].properties
+        if not props:
+            raise LabKitError(
+                f"The step {step_name!r} did not run in this execution.",
+                "look at the step table: a condition may have skipped it, or a step failed.",
+            )
+        return str(props["TransformOutput"]["S3OutputPath"])
+    for step in execution.list_steps()["PipelineExecutionSteps"]:
+        if step["StepName"] == step_name and "TransformJob" in step.get("Metadata", {}):
+            job = step["Metadata"]["TransformJob"]["Arn"].rsplit("/", 1)[-1]
+            client = sagemaker_client or execution.sagemaker_session.sagemaker_client
+            desc = client.describe_transform_job(TransformJobName=job)
+            return str(desc["TransformOutput"]["S3OutputPath"])
+    raise LabKitError(
+        f"No transform job for the step {step_name!r} in this execution.",
+        "look at the step table: a condition may have skipped it, or a step failed.",
+    )
+
+
+def scheduler_role_arn(lab: Any, pipeline_name: str) -> str:
+    """An IAM role that EventBridge (rules and Scheduler) may assume to start the pipeline.
+
+    Trust: ``scheduler.amazonaws.com`` and ``events.amazonaws.com``. Permission:
+    ``sagemaker:StartPipelineExecution`` on this one pipeline, nothing else. Deleted at
+    cleanup.
+    """
+    iam = lab.client("iam")
+    name = lab.resource_name("pipeline-scheduler")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": ["scheduler.amazonaws.com", "events.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": lab.account_id}},
+        }],
+    }
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": "sagemaker:StartPipelineExecution",
+            "Resource": f"arn:aws:sagemaker:{lab.region}:{lab.account_id}:pipeline/"
+                        f"{pipeline_name.lower()}",
+        }],
+    }
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    arn = iam.create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Tags=lab.tags
+    )["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=name, PolicyName="start-pipeline", PolicyDocument=json.dumps(policy)
+    )
+
+    def _delete() -> None:
+        iam.delete_role_policy(RoleName=name, PolicyName="start-pipeline")
+        iam.delete_role(RoleName=name)
+
+    lab.on_cleanup(f"delete IAM role {name}", _delete)
+    return str(arn)
+
+
+def _timestamp(value: Any) -> float:
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    return float(value)
+
+
+def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    """Call ``fn`` and return ``(result, seconds)`` (for the timings the labs report)."""
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - start
