@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -246,6 +247,8 @@ class DrainReport:
     skipped_exists: list[str] = field(default_factory=list)
     """Execution names Step Functions refused: an execution with that name already exists."""
     deleted: int = 0
+    handled: list[tuple[ObjectEvent, str, str]] = field(default_factory=list)
+    """Every event handled, as ``(event, outcome, execution_name)``."""
 
     @property
     def duplicates(self) -> int:
@@ -301,6 +304,7 @@ class IdempotentStarter:
         for event in parse_s3_events(body):
             report.events += 1
             outcome, name = self.start(event)
+            report.handled.append((event, outcome, name))
             {"started": report.started, "seen": report.skipped_seen,
              "exists": report.skipped_exists}[outcome].append(name)
         return report
@@ -318,9 +322,16 @@ class IdempotentStarter:
         """Receive until the queue looks empty, handle every message, delete it if ``delete``.
 
         A message is deleted only after its events were handled, so a crash in between
-        means a redelivery — which the two guards turn into a no-op. ``delete=False`` with
-        ``visibility_timeout=0`` imitates exactly that crash (the message comes back at once).
+        means a redelivery — which the two guards turn into a no-op. ``delete=False``
+        imitates exactly that crash: the messages stay invisible for ``visibility_timeout``
+        seconds (which must then be > 0) and come back afterwards.
         """
+        if not delete and not visibility_timeout:
+            raise LabKitError(
+                "drain(delete=False) needs a visibility_timeout > 0.",
+                "pass e.g. visibility_timeout=1, or the same messages would come back at once "
+                "and the loop would never end.",
+            )
         report = DrainReport()
         empty = 0
         while empty < max_empty_polls:
@@ -339,9 +350,40 @@ class IdempotentStarter:
                 if delete:
                     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
                     report.deleted += 1
-            if not delete:
-                break  # the same messages would come straight back
         return report
+
+
+def queue_depth(sqs: Any, queue_url: str) -> int:
+    """Messages in the queue, visible or in flight (SQS's approximate counts)."""
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(
+        attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def wait_for_messages(
+    sqs: Any, queue_url: str, expected: int, *, timeout_s: float = 60.0, poll_s: float = 1.0
+) -> int:
+    """Wait until the queue holds at least ``expected`` messages; return how many it holds.
+
+    Locally moto delivers S3 → EventBridge → SQS before ``PutObject`` returns; on AWS the
+    hops are asynchronous and take a few seconds.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        depth = queue_depth(sqs, queue_url)
+        if depth >= expected:
+            return depth
+        if time.monotonic() > deadline:
+            raise LabKitError(
+                f"The queue holds {depth} message(s) after {timeout_s:.0f} s; expected "
+                f"{expected}.",
+                "check that the bucket sends events to EventBridge, that the rule's pattern "
+                "matches the keys, and that the queue policy lets the rule send.",
+            )
+        time.sleep(poll_s)
 
 
 def list_execution_names(sfn: Any, state_machine_arn: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 
 import pytest
 
@@ -16,6 +17,8 @@ from labkit.events import (
     list_execution_names,
     object_created_pattern,
     parse_s3_events,
+    queue_depth,
+    wait_for_messages,
 )
 from labkit.stepfunctions import wait_for_execution
 
@@ -120,8 +123,13 @@ def test_drain_deletes_and_redelivery_is_harmless(lab):
     url = sqs.create_queue(QueueName="unit-q")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(EB_EVENT))
     starter = IdempotentStarter(sfn, arn)
-    crashed = starter.drain(sqs, url, delete=False, visibility_timeout=0)
+    with pytest.raises(LabKitError):
+        starter.drain(sqs, url, delete=False)
+    assert wait_for_messages(sqs, url, 1, timeout_s=1) == 1
+    crashed = starter.drain(sqs, url, delete=False, visibility_timeout=1)
     assert crashed.messages == 1 and crashed.deleted == 0 and len(crashed.started) == 1
+    assert queue_depth(sqs, url) == 1  # in flight, not gone
+    time.sleep(1.2)  # the visibility timeout runs out: the message is redelivered
     retried = starter.drain(sqs, url)
     assert retried.messages == 1 and retried.deleted == 1 and retried.duplicates == 1
     assert sqs.receive_message(QueueUrl=url).get("Messages") is None
