@@ -47,18 +47,14 @@ def version_drift() -> dict[str, tuple[str, str]]:
 
 def print_banner(lab: Lab) -> None:
     """Print where the lab runs, so nobody is surprised by a bill or by a fake account."""
+    print(f"Lab {lab.name} · backend: {lab.backend.value} · region {lab.region}")
     if lab.is_local:
-        where = (
-            f"backend: local — AWS APIs answered by moto {package_version('moto')} in this "
-            f"process, fake account {lab.account_id}; nothing leaves this machine"
-        )
+        print(f"AWS APIs: moto {package_version('moto')} in this process, "
+              f"fake account {lab.account_id}")
+        print("Nothing leaves this machine.")
     else:
-        where = (
-            f"backend: aws — REAL account {lab.account_id}; resources are tagged "
-            f"course=mle-on-aws, lab={lab.name}; run the cleanup cell when done"
-        )
-    print(f"Lab {lab.name} · region {lab.region}")
-    print(where)
+        print(f"REAL account {lab.account_id}: what this lab creates is billed,")
+        print(f"tagged course=mle-on-aws, lab={lab.name}; run the cleanup cell.")
     found = installed_versions()
     print("versions: " + ", ".join(f"{k} {v}" for k, v in found.items()))
     for name, (tested, have) in version_drift().items():

@@ -97,3 +97,14 @@ def test_dockerfile_takes_a_base_image(image):
     text = (image / "Dockerfile").read_text()
     assert re.search(r"^ARG BASE_IMAGE=debian:bookworm", text, re.M)
     assert re.search(r"^FROM \$\{?BASE_IMAGE\}?", text, re.M)
+
+
+@pytest.mark.parametrize("notebook", LAB_NOTEBOOKS, ids=lambda p: p.stem)
+def test_lab_code_fits_the_page(notebook):
+    """Code lines of at most 88 characters fit the rendered page without scrolling."""
+    long = [
+        line
+        for cell in cells(notebook) if cell["cell_type"] == "code"
+        for line in source(cell).splitlines() if len(line) > 88
+    ]
+    assert long == [], f"{notebook.name}: {len(long)} line(s) over 88 characters: {long[:3]}"

@@ -18,7 +18,7 @@ def test_banner_names_the_backend(capsys, monkeypatch, tmp_path):
     lab = labkit.start_lab("00-unit-test")
     try:
         out = capsys.readouterr().out
-        assert "backend: local" in out and "nothing leaves this machine" in out
+        assert "backend: local" in out and "Nothing leaves this machine" in out
     finally:
         lab.cleanup(verbose=False)
 
