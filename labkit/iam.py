@@ -497,8 +497,8 @@ def lint_policy(policy: Policy | str, *, kind: str = "identity") -> list[Finding
         if kind == "trust" and raw.issue == "MALFORMED" and "Resource" in detail:
             continue
         findings.append(Finding(raw.issue, raw.severity, raw.title.strip(), detail))
-    if kind == "trust" and isinstance(policy, dict):
-        findings += _trust_findings(policy)
+    if kind == "trust" and not any(f.issue == "MALFORMED_JSON" for f in findings):
+        findings += _trust_findings(json.loads(text))
     return sorted(findings, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 9), f.issue))
 
 
