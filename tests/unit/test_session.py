@@ -180,3 +180,39 @@ def test_empty_and_delete_bucket_removes_versions(lab):
     s3.delete_object(Bucket="versioned", Key="k")
     empty_and_delete_bucket(s3, "versioned")
     assert "versioned" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_aws_backend_prints_the_real_account_first_and_names_by_account(monkeypatch, tmp_path, capsys):
+    calls = []
+
+    class FakeSTS:
+        def get_caller_identity(self):
+            calls.append("sts:GetCallerIdentity")
+            return {"Account": "210987654321"}
+
+    class FakeSession:
+        def __init__(self, **kwargs):
+            self.region_name = kwargs.get("region_name")
+
+        def client(self, name, **kwargs):
+            assert name == "sts", "nothing but STS may be called before the banner"
+            return FakeSTS()
+
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_BACKEND", "aws")
+    monkeypatch.setenv("COURSE_REGION", "eu-west-1")
+    monkeypatch.setattr("labkit.session.boto3.Session", FakeSession)
+    lab = labkit.start_lab("00-unit-test")
+    try:
+        out = capsys.readouterr().out
+        assert "backend: aws" in out and "REAL account 210987654321" in out
+        assert calls == ["sts:GetCallerIdentity"]
+        assert not guard.installed()
+        assert lab.resource_name("data") == "mlecourse-00-data-210987654321-eu-west-1"
+        assert lab.instance_type("ml.m5.large") == "ml.m5.large"
+        with pytest.raises(LabKitError, match="local' backend only"):
+            lab.moto_server_url()
+        monkeypatch.setenv("COURSE_SAGEMAKER_ROLE_ARN", "arn:aws:iam::210987654321:role/sm")
+        assert lab.execution_role_arn() == "arn:aws:iam::210987654321:role/sm"
+    finally:
+        lab.cleanup(verbose=False)
