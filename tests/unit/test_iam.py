@@ -1,6 +1,7 @@
 """Unit tests of labkit.iam: policy documents, the trust model, the lint wrapper, and the
 cross-account flow on the local backend (moto), including what moto does *not* check."""
 
+import dataclasses
 import json
 import os
 
@@ -134,6 +135,8 @@ def test_lint_of_trust_policies():
         {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
     found = iamlab.lint_policy(anyone, kind="trust")
     assert [(f.issue, f.source) for f in found] == [("TRUST_ANY_PRINCIPAL", "labkit")]
+    as_text = json.dumps(no_ext)
+    assert [f.issue for f in iamlab.lint_policy(as_text, kind="trust")] == ["TRUST_NO_EXTERNAL_ID"]
     with pytest.raises(LabKitError):
         iamlab.lint_policy(good, kind="bucket")
 
@@ -248,6 +251,23 @@ def test_moto_does_not_check_external_id_across_accounts(setup):
 def test_partner_account_must_differ_from_the_lab_account(lab):
     with pytest.raises(LabKitError):
         iamlab.partner_principal(lab, {}, account_id=lab.account_id)
+
+
+def test_aws_code_path_with_one_account_plays_both_parts(lab):
+    """On the aws backend the partner is the lab's own identity and the role trusts the
+    lab's own account. Exercised here against moto by presenting the lab as 'aws'."""
+    as_aws = dataclasses.replace(lab, backend=labkit.Backend.AWS)
+    partner = iamlab.partner_principal(as_aws, {"Statement": []})
+    assert partner.simulated and partner.account_id == lab.account_id
+    assert partner.session is lab.boto_session
+    iam = lab.client("iam")
+    trust = iamlab.cross_account_trust_policy(partner.account_id, external_id="ext-1")
+    arn = iam.create_role(RoleName="self", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    with iamlab.iam_enforced(as_aws):  # a no-op on aws: AWS always enforces
+        assert not iamlab.enforcement_active()
+        creds = iamlab.assume_role(partner, arn, "me", external_id="ext-1", wait_seconds=5)
+    assert creds.client("sts").get_caller_identity()["Account"] == lab.account_id
+    assert iamlab.trust_policy_allows(trust, partner.arn, "ext-1")
 
 
 def test_delete_role_is_idempotent(lab):
