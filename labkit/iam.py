@@ -554,13 +554,18 @@ def _parliament() -> types.ModuleType:
     """Import parliament, and load its community-auditor settings once.
 
     parliament 1.6.4 imports ``pkg_resources`` only for ``resource_filename``; setuptools
-    81+ no longer ships it. When it is missing, a one-function stand-in is registered.
+    81+ no longer ships it. When it is missing, a one-function stand-in is registered while
+    parliament is imported, and removed again.
     """
     if "parliament" not in sys.modules:
         try:
             import pkg_resources  # noqa: F401
         except ImportError:
             sys.modules["pkg_resources"] = _pkg_resources_stand_in()
+            try:
+                import parliament
+            finally:  # nobody else should mistake the stand-in for the real thing
+                del sys.modules["pkg_resources"]
     import parliament
 
     if not getattr(parliament, "_labkit_configured", False):

@@ -4,6 +4,7 @@ cross-account flow on the local backend (moto), including what moto does *not* c
 import dataclasses
 import json
 import os
+import sys
 
 import pytest
 from botocore.exceptions import ClientError
@@ -156,6 +157,8 @@ def test_pkg_resources_stand_in_finds_package_files():
     stand_in = iamlab._pkg_resources_stand_in()
     path = stand_in.resource_filename("parliament", "config.yaml")
     assert os.path.isfile(path)
+    iamlab.lint_policy(OVER_BROAD)
+    assert getattr(sys.modules.get("pkg_resources"), "__doc__", "") != stand_in.__doc__
 
 
 # --------------------------------------------------------------------------- local flow
