@@ -184,6 +184,7 @@ def history_timeline(events: Sequence[dict[str, Any]]) -> Any:
                 "entered": ev["timestamp"],
                 "exited": None,
                 "task_failures": 0,
+                "failures_s": [],
             }
             rows.append(row)
             open_visits.setdefault(name, []).append(row)
@@ -196,6 +197,7 @@ def history_timeline(events: Sequence[dict[str, Any]]) -> Any:
             for row in reversed(rows):
                 if row["exited"] is None and row["type"] == "Task":
                     row["task_failures"] += 1
+                    row["failures_s"].append((ev["timestamp"] - t0).total_seconds())
                     retries[row["state"]] = retries.get(row["state"], 0) + 1
                     break
         elif etype.startswith("Execution") and etype[len("Execution"):].upper() in (
@@ -206,7 +208,8 @@ def history_timeline(events: Sequence[dict[str, Any]]) -> Any:
     for row in rows:
         if row["exited"] is None:  # Fail/Succeed states and states the execution died in
             row["exited"] = end_ts
-    frame = pd.DataFrame(rows, columns=["state", "type", "entered", "exited", "task_failures"])
+    frame = pd.DataFrame(
+        rows, columns=["state", "type", "entered", "exited", "task_failures", "failures_s"])
     frame["start_s"] = [(t - t0).total_seconds() for t in frame["entered"]]
     frame["end_s"] = [(t - t0).total_seconds() for t in frame["exited"]]
     frame["duration_s"] = frame["end_s"] - frame["start_s"]
@@ -221,8 +224,8 @@ def execution_timeline(sfn: Any, execution_arn: str) -> Any:
 
     Columns: ``state``, ``type`` (Task, Choice, Wait, …), ``entered``/``exited``
     (timestamps), ``start_s``/``end_s``/``duration_s`` (seconds since the execution
-    started) and ``task_failures`` (failed attempts inside a Task, i.e. retries or a
-    caught error). ``frame.attrs`` holds ``outcome`` (SUCCEEDED, FAILED, …), ``total_s``
+    started), ``task_failures`` (failed attempts inside a Task, i.e. retries or a
+    caught error) and ``failures_s`` (when each failed attempt ended). ``frame.attrs`` holds ``outcome`` (SUCCEEDED, FAILED, …), ``total_s``
     and ``transitions`` (states entered — what a Standard workflow is billed for).
     """
     return history_timeline(execution_history(sfn, execution_arn))
@@ -245,39 +248,65 @@ _TYPE_COLOURS = {
 }
 
 
-def plot_timeline(timeline: Any, ax: Any = None, title: str | None = None) -> Any:
+def plot_timeline(
+    timeline: Any, ax: Any = None, title: str | None = None, span_s: float | None = None
+) -> Any:
     """Draw a timeline (from :func:`execution_timeline`) as a Gantt chart; return the axes.
 
     One bar per state visit, coloured by state type; zero-length states (Choice, Pass,
-    Fail) get a thin marker so they stay visible. Failed Task attempts are marked with ×.
+    Fail) get a thin bar of 1/150 of ``span_s`` (default: the execution's length; pass the
+    longest execution's length when several timelines share an x axis) so they stay
+    visible. Failed Task attempts are marked with a cross where they ended.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 0.45 * len(timeline) + 1.2))
     total = max(float(timeline.attrs.get("total_s", timeline["end_s"].max())), 1e-3)
-    min_width = total / 150
+    min_width = max(span_s or total, 1e-3) / 150
     labels = []
+    any_failures = False
     for i, row in enumerate(timeline.itertuples()):
         width = max(row.duration_s, min_width)
         ax.barh(i, width, left=row.start_s, color=_TYPE_COLOURS.get(row.type, "#7f7f7f"),
                 edgecolor="black", linewidth=0.4)
         if row.task_failures:
-            ax.plot([row.start_s + width], [i], marker="x", color="black")
-            ax.text(row.start_s + width, i, f"  {row.task_failures} failed attempt(s)",
-                    va="center", fontsize=8)
+            any_failures = True
+            ax.plot(row.failures_s, [i] * len(row.failures_s), linestyle="none", marker="x",
+                    markersize=9, color="black", markeredgewidth=2)
         labels.append(f"{row.state} ({row.type})")
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
     ax.set_xlabel("seconds since the execution started")
     used = [t for t in _TYPE_COLOURS if t in set(timeline["type"])]
-    ax.legend(handles=[Patch(color=_TYPE_COLOURS[t], label=t) for t in used],
-              loc="lower right", fontsize=8)
+    handles: list[Any] = [Patch(color=_TYPE_COLOURS[t], label=t) for t in used]
+    if any_failures:
+        handles.append(Line2D([], [], linestyle="none", marker="x", color="black",
+                              markeredgewidth=2, label="failed attempt"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+              frameon=False)
+    ax.set_xlim(left=0)
     outcome = timeline.attrs.get("outcome", "")
     ax.set_title(title or f"Execution timeline — {outcome}, {total:.2f} s")
     ax.grid(axis="x", alpha=0.3)
     return ax
+
+
+def quiet_local_interpreter() -> None:
+    """Silence moto's Step Functions interpreter logs so notebook output stays readable.
+
+    moto logs a warning for every forwarded SageMaker call ("Unsupported Optimised service
+    integration … Attempting to forward request to service": it has no optimised SageMaker
+    integration and calls its SageMaker API instead) and an *error* with a stack of
+    component names whenever a state fails — including a Fail state the workflow reaches on
+    purpose. Both are in the execution's status and history, which the labs read instead.
+    Local backend only; a no-op for AWS.
+    """
+    import logging
+
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
 
 
 # --------------------------------------------------------------------------- cost

@@ -47,6 +47,7 @@ def test_timeline_pairs_visits_including_loops_and_fail():
     assert states_visited(tl) == ["Poll", "Describe", "Poll", "Stop"]
     assert list(tl["duration_s"]) == [2.0, 1.5, 2.0, 0.5]
     assert list(tl["task_failures"]) == [0, 1, 0, 0]
+    assert tl["failures_s"].iloc[1] == [2.5]
     assert tl.attrs["outcome"] == "FAILED" and tl.attrs["total_s"] == 6.0
     assert tl.attrs["transitions"] == 4
     ax = plot_timeline(tl)
