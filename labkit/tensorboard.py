@@ -180,7 +180,7 @@ def read_text(logdir: Path | str, tag: str, run: str | None = None) -> pd.DataFr
 
 def read_tags(logdir: Path | str) -> pd.DataFrame:
     """Which tags each run holds, by kind (scalars, histograms, images, tensors)."""
-    rows = []
+    rows: list[dict[str, str]] = []
     for name, folder in find_runs(logdir).items():
         tags = _accumulator(folder).Tags()
         for kind in ("scalars", "histograms", "images", "tensors"):
