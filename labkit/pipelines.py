@@ -154,27 +154,103 @@ def steps_table(execution: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def transform_output_uri(execution: Any, step_name: str, sagemaker_client: Any = None) -> str:
-    """Where the transform step ``step_name`` of ``execution`` wrote its predictions."""
+def job_description(execution: Any, step_name: str, sagemaker_client: Any = None) -> dict[str, Any]:
+    """The Describe*Job response of the job that step ``step_name`` ran in ``execution``.
+
+    Locally the executor keeps it as the step's properties; on AWS it is looked up from the
+    job ARN in the step's metadata. Use it for ``["ModelArtifacts"]["S3ModelArtifacts"]``
+    (training) or ``["TransformOutput"]["S3OutputPath"]`` (transform).
+    """
     local_steps = getattr(execution, "step_execution", None)
     if local_steps is not None:
+        if step_name not in local_steps:
+            raise LabKitError(f"The pipeline has no step {step_name!r}.",
+                              f"use one of {sorted(local_steps)}.")
         props = local_steps[step_name].properties
-        if not props:
-            raise LabKitError(
-                f"The step {step_name!r} did not run in this execution.",
-                "look at the step table: a condition may have skipped it, or a step failed.",
-            )
-        return str(props["TransformOutput"]["S3OutputPath"])
-    for step in execution.list_steps()["PipelineExecutionSteps"]:
-        if step["StepName"] == step_name and "TransformJob" in step.get("Metadata", {}):
-            job = step["Metadata"]["TransformJob"]["Arn"].rsplit("/", 1)[-1]
-            client = sagemaker_client or execution.sagemaker_session.sagemaker_client
-            desc = client.describe_transform_job(TransformJobName=job)
-            return str(desc["TransformOutput"]["S3OutputPath"])
+        if props:
+            return dict(props)
+    else:
+        describe = {
+            "TrainingJob": ("describe_training_job", "TrainingJobName"),
+            "ProcessingJob": ("describe_processing_job", "ProcessingJobName"),
+            "TransformJob": ("describe_transform_job", "TransformJobName"),
+        }
+        for step in execution.list_steps()["PipelineExecutionSteps"]:
+            if step["StepName"] != step_name:
+                continue
+            for kind, (call, key) in describe.items():
+                if kind in step.get("Metadata", {}):
+                    job = step["Metadata"][kind]["Arn"].rsplit("/", 1)[-1]
+                    client = sagemaker_client or execution.sagemaker_session.sagemaker_client
+                    return dict(getattr(client, call)(**{key: job}))
     raise LabKitError(
-        f"No transform job for the step {step_name!r} in this execution.",
+        f"The step {step_name!r} ran no job in this execution.",
         "look at the step table: a condition may have skipped it, or a step failed.",
     )
+
+
+def transform_output_uri(execution: Any, step_name: str, sagemaker_client: Any = None) -> str:
+    """Where the transform step ``step_name`` of ``execution`` wrote its predictions."""
+    desc = job_description(execution, step_name, sagemaker_client)
+    return str(desc["TransformOutput"]["S3OutputPath"])
+
+
+def model_step_args(
+    session: Any,
+    *,
+    image_uri: Any,
+    model_data_url: Any,
+    role_arn: str,
+    environment: dict[str, Any] | None = None,
+) -> Any:
+    """Arguments for a ``ModelStep`` that creates a SageMaker Model from an image and artifact.
+
+    SDK v3 documents ``ModelBuilder(...).build()`` under a pipeline session for this. For a
+    bring-your-own image that needs nothing but ``CreateModel``, this asks the pipeline
+    session for exactly that request (image, model artifact, environment, role), which is
+    also what works in local mode (``ModelBuilder`` fails there in sagemaker 3.27.0).
+    ``model_data_url`` may be a step property such as
+    ``train_step.properties.ModelArtifacts.S3ModelArtifacts``.
+    """
+    from types import SimpleNamespace
+
+    session.init_model_step_arguments(SimpleNamespace(sagemaker_session=session))
+    session.create_model(
+        name=None,
+        role=role_arn,
+        container_defs={
+            "Image": image_uri,
+            "ModelDataUrl": model_data_url,
+            "Environment": dict(environment or {}),
+        },
+    )
+    args = session.context
+    session.context = None
+    return args
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/some/key`` → ``("bucket", "some/key")``."""
+    if not uri.startswith("s3://"):
+        raise LabKitError(f"{uri!r} is not an s3:// URI.", "pass s3://bucket/key.")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def s3_keys(s3: Any, uri: str, suffix: str = "") -> list[str]:
+    """The s3:// URIs of every object under the prefix ``uri`` that end with ``suffix``."""
+    bucket, prefix = split_s3_uri(uri)
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [f"s3://{bucket}/{o['Key']}" for o in page.get("Contents", [])
+                 if o["Key"].endswith(suffix)]
+    return sorted(keys)
+
+
+def read_s3_bytes(s3: Any, uri: str) -> bytes:
+    """The bytes of one S3 object."""
+    bucket, key = split_s3_uri(uri)
+    return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def scheduler_role_arn(lab: Any, pipeline_name: str) -> str:
