@@ -92,24 +92,23 @@ def control_plane_copy(lab: Any, pipeline: Any) -> Any:
 
 
 def image_uri(lab: Any, name: str) -> str:
-    """The image for ``containers/<name>``: built locally, or an ECR URI on ``aws``.
+    """The image for ``containers/<name>``: built locally; on ``aws`` also pushed to ECR.
 
-    On ``aws`` SageMaker pulls images from ECR only; push the image there and set
-    ``COURSE_IMAGE_<NAME>`` (upper case, ``-`` as ``_``) to its URI.
+    SageMaker pulls images from ECR only. On ``aws`` the image is built here and pushed with
+    :func:`labkit.ecr.publish_image` to the repository ``mlecourse-<name>``, unless
+    ``COURSE_IMAGE_<NAME>`` (upper case, ``-`` as ``_``) already names an image URI to use.
     """
-    if lab.is_local:
-        from labkit.docker import build_image
+    from labkit.docker import build_image
 
+    if lab.is_local:
         return build_image(name).tag
     var = "COURSE_IMAGE_" + name.upper().replace("-", "_")
     uri = os.environ.get(var, "").strip()
-    if not uri:
-        raise LabKitError(
-            f"The 'aws' backend needs the image {name!r} in Amazon ECR.",
-            f"build containers/{name}, push it to an ECR repository of your account "
-            f"(docker tag/push after 'aws ecr get-login-password'), and set {var} to its URI.",
-        )
-    return uri
+    if uri:
+        return uri
+    from labkit.ecr import publish_image
+
+    return publish_image(lab, build_image(name).tag, f"mlecourse-{name}").image_uri
 
 
 def wait(execution: Any, delay: int = 15, max_attempts: int = 120) -> dict[str, Any]:
@@ -310,3 +309,31 @@ def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return result, time.perf_counter() - start
+
+
+def wait_for_processing_job(
+    sagemaker_client: Any, job_name: str, poll: float = 15.0, timeout: float = 3600.0
+) -> dict[str, Any]:
+    """Poll ``DescribeProcessingJob`` until the job ends; return the description.
+
+    Use with ``processor.run(..., wait=False)``. The SDK's own wait sleeps 10 s before its
+    first look, which is most of a local job's time; in local mode ``run`` returns when the
+    container has exited, so the first look already sees the end. Raises
+    :class:`LabKitError` with the job's failure reason if it did not complete.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        desc = dict(sagemaker_client.describe_processing_job(ProcessingJobName=job_name))
+        status = desc["ProcessingJobStatus"]
+        if status in ("Completed", "Failed", "Stopped"):
+            break
+        if time.monotonic() > deadline:
+            raise LabKitError(f"The processing job {job_name} is still {status} after "
+                              f"{timeout:.0f} s.", "look at its logs in CloudWatch, or stop it.")
+        time.sleep(poll)
+    if status != "Completed":
+        raise LabKitError(
+            f"The processing job {job_name} ended {status}: {desc.get('FailureReason', '')}",
+            "read the job's log output above (or in CloudWatch on AWS) for the script's error.",
+        )
+    return desc
