@@ -167,7 +167,9 @@ def history_timeline(events: Sequence[dict[str, Any]]) -> Any:
     import pandas as pd
 
     if not events:
-        raise LabKitError("The execution history is empty.", "pass the events of a started execution.")
+        raise LabKitError(
+            "The execution history is empty.", "pass the events of a started execution."
+        )
     t0 = events[0]["timestamp"]
     open_visits: dict[str, list[dict[str, Any]]] = {}
     rows: list[dict[str, Any]] = []
@@ -225,7 +227,8 @@ def execution_timeline(sfn: Any, execution_arn: str) -> Any:
     Columns: ``state``, ``type`` (Task, Choice, Wait, …), ``entered``/``exited``
     (timestamps), ``start_s``/``end_s``/``duration_s`` (seconds since the execution
     started), ``task_failures`` (failed attempts inside a Task, i.e. retries or a
-    caught error) and ``failures_s`` (when each failed attempt ended). ``frame.attrs`` holds ``outcome`` (SUCCEEDED, FAILED, …), ``total_s``
+    caught error) and ``failures_s`` (when each failed attempt ended). ``frame.attrs``
+    holds ``outcome`` (SUCCEEDED, FAILED, …), ``total_s``
     and ``transitions`` (states entered — what a Standard workflow is billed for).
     """
     return history_timeline(execution_history(sfn, execution_arn))

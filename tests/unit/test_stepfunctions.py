@@ -93,8 +93,10 @@ def test_moto_runs_a_wait_choice_machine_and_the_timeline_reads_it(lab):
     arn = deploy_state_machine(lab, "unit-machine", definition, role)
     assert deploy_state_machine(lab, "unit-machine", definition, role) == arn  # update path
     sfn = lab.client("stepfunctions")
-    ok = sfn.start_execution(stateMachineArn=arn, name="ok", input=json.dumps({"wait": 0, "ok": True}))
-    bad = sfn.start_execution(stateMachineArn=arn, name="bad", input=json.dumps({"wait": 0, "ok": False}))
+    ok = sfn.start_execution(stateMachineArn=arn, name="ok",
+                             input=json.dumps({"wait": 0, "ok": True}))
+    bad = sfn.start_execution(stateMachineArn=arn, name="bad",
+                              input=json.dumps({"wait": 0, "ok": False}))
     assert wait_for_execution(sfn, ok["executionArn"])["status"] == "SUCCEEDED"
     desc = wait_for_execution(sfn, bad["executionArn"])
     assert desc["status"] == "FAILED" and desc["error"] == "NotOk"
