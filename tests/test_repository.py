@@ -67,7 +67,7 @@ def test_lab_has_the_header_start_and_cleanup(notebook):
     code = [source(c) for c in all_cells if c["cell_type"] == "code"]
     assert any(f'start_lab("{notebook.stem}"' in c for c in code), "start_lab(<file name>) missing"
     assert "lab.cleanup()" in code[-1], "the last code cell must be the cleanup"
-    assert any(source(c).startswith("## Clean up") for c in all_cells if c["cell_type"] == "markdown")
+    assert any(re.search(r"^## Clean up", source(c), re.M) for c in all_cells if c["cell_type"] == "markdown")
 
 
 @pytest.mark.parametrize("chapter", TOPIC_CHAPTERS, ids=lambda p: p.stem)
