@@ -176,17 +176,21 @@ def groups(
             f"Every row of {label!r} has a positive label value ({_as_list(label_values)}).",
             "name only the favourable outcome(s) as label_values, not every label value.",
         )
+    return Groups(facet_d=facet_d, positive=positive, weights=_weights(weights, len(df)))
+
+
+def _weights(weights: Sequence[float] | np.ndarray | None, n: int) -> np.ndarray:
+    """One finite, non-negative weight per row (all ones when ``weights`` is None)."""
     if weights is None:
-        w = np.ones(len(df), dtype=float)
-    else:
-        w = np.asarray(weights, dtype=float)
-        if w.shape != (len(df),) or not np.all(np.isfinite(w)) or (w < 0).any():
-            raise LabKitError(
-                f"weights must be {len(df)} finite, non-negative numbers (one per row); got "
-                f"shape {w.shape}.",
-                "pass one weight per row of the data frame, e.g. from reweighing_weights().",
-            )
-    return Groups(facet_d=facet_d, positive=positive, weights=w)
+        return np.ones(n, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (n,) or not np.all(np.isfinite(w)) or (w < 0).any():
+        raise LabKitError(
+            f"weights must be {n} finite, non-negative numbers (one per row); got "
+            f"shape {w.shape}.",
+            "pass one weight per row of the data frame, e.g. from reweighing_weights().",
+        )
+    return w
 
 
 # ---------------------------------------------------------------------------------- metrics
@@ -203,7 +207,7 @@ def ci(
     """
     facet_col = _require_column(df, facet, "facet")
     facet_d = _mask(facet_col, _as_list(facet_values), "facet")
-    w = np.ones(len(df)) if weights is None else np.asarray(weights, dtype=float)
+    w = _weights(weights, len(df))
     n_d, n_a = float(w[facet_d].sum()), float(w[~facet_d].sum())
     if n_a == 0:
         raise LabKitError(

@@ -222,3 +222,8 @@ def test_metrics_from_analysis():
     with pytest.raises(LabKitError, match="no 'post_training_bias_metrics'"):
         clarify.metrics_from_analysis(analysis, facet="sex", facet_value="Female",
                                       section="post_training_bias_metrics")
+
+
+def test_ci_checks_weights_too():
+    with pytest.raises(LabKitError, match="weights must be 10"):
+        clarify.ci(ten_rows(), facet="sex", facet_values="F", weights=[1.0] * 9)
