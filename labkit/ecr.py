@@ -66,7 +66,8 @@ def publish_image(lab: Any, local_tag: str, repository: str) -> PublishedImage:
     """Create (or reuse) the ECR repository, get a login token, tag and, on AWS, push.
 
     ``lab`` is the running :class:`labkit.session.Lab`; the repository is tagged with the
-    lab's tags, and cleanup deletes it (locally) and removes the extra local tag.
+    lab's tags. Cleanup removes the extra local tag and deletes the repository if this call
+    created it (a repository that was already there is left alone).
     """
     ecr = lab.client("ecr")
     steps: list[str] = []
@@ -78,11 +79,11 @@ def publish_image(lab: Any, local_tag: str, repository: str) -> PublishedImage:
             tags=[{"Key": t["Key"], "Value": t["Value"]} for t in lab.tags],
         )["repository"]
         steps.append(f"ecr:CreateRepository {repository} (immutable tags, scan on push)")
-        if lab.is_local:
-            lab.on_cleanup(
-                f"delete ECR repository {repository}",
-                lambda: ecr.delete_repository(repositoryName=repository, force=True),
-            )
+        # The lab made it, so the lab's cleanup deletes it (with its images, on AWS too).
+        lab.on_cleanup(
+            f"delete ECR repository {repository}",
+            lambda: ecr.delete_repository(repositoryName=repository, force=True),
+        )
     except ecr.exceptions.RepositoryAlreadyExistsException:
         repo = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
         steps.append(f"ecr:DescribeRepositories {repository} (already there)")
