@@ -65,10 +65,26 @@ def pipeline_session(lab: Any) -> Any:
 
         require_docker()
         cls = _local_pipeline_session_class()
-        return cls(boto_session=lab.boto_session, default_bucket=bucket)
+        session = cls(boto_session=lab.boto_session, default_bucket=bucket)
+        # Local mode publishes every serving container (endpoint or batch transform) on
+        # port 8080 unless local.serving_port says otherwise. A free port of our own lets
+        # the pipeline's transform step run beside another lab's local endpoint.
+        config = dict(session.config or {})
+        config["local"] = {**config.get("local", {}), "serving_port": free_port()}
+        session.config = config
+        return session
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
     return PipelineSession(boto_session=lab.boto_session, default_bucket=bucket)
+
+
+def free_port() -> int:
+    """A TCP port nothing on this machine listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def control_plane_copy(lab: Any, pipeline: Any) -> Any:
