@@ -40,10 +40,13 @@ parse_csv <- function(text) {
   out <- matrix(NA_real_, nrow = length(cells), ncol = N_FEATURES)
   for (i in seq_along(cells)) {
     row <- trimws(cells[[i]])
-    if (length(row) != N_FEATURES) {
+    # strsplit drops a trailing empty field ("1,2,3,4," gives 4 pieces): count the commas.
+    n_values <- nchar(gsub("[^,]", "", lines[i + (length(lines) - length(cells))])) + 1
+    if (n_values != N_FEATURES) {
       bad_request("CSV row %d has %d value(s); the model expects %s",
-                  i, length(row), EXPECTED)
+                  i, n_values, EXPECTED)
     }
+    row <- c(row, rep("", n_values - length(row)))
     values <- suppressWarnings(as.numeric(row))
     bad <- which(is.na(values) | !is.finite(values))
     if (length(bad) > 0) {
