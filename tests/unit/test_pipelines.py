@@ -126,6 +126,7 @@ def test_local_pipeline_session_runs_a_pipeline_without_containers() -> None:
         from labkit.pipelines import model_step_args, pipeline_session
 
         session = pipeline_session(lab)
+        assert session.config["local"]["serving_port"] != 8080  # not the shared port
         reason = ParameterString(name="Reason", default_value="stopped on purpose")
         pipeline = Pipeline(name="unit-fail-only", parameters=[reason],
                             steps=[FailStep(name="Stop", error_message=reason)],
