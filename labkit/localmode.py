@@ -60,6 +60,18 @@ def require_free_serving_port(port: int = SERVING_PORT) -> None:
         )
 
 
+def local_serving_port(sagemaker_client: Any) -> int:
+    """The host port a local-mode client serves on: ``local.serving_port`` or 8080.
+
+    A ``LocalSession`` whose ``config`` sets ``{"local": {"serving_port": N}}`` publishes its
+    endpoints and transform containers on port N instead of 8080.
+    """
+    session = getattr(sagemaker_client, "sagemaker_session", None)
+    config = getattr(session, "config", None) or {}
+    port = (config.get("local") or {}).get("serving_port") if isinstance(config, dict) else None
+    return int(port) if port else SERVING_PORT
+
+
 def wait_for_ping(base_url: str, timeout: float = 30.0, interval: float = 0.25) -> float:
     """Poll ``GET <base_url>/ping`` until it answers 200; return the seconds it took.
 
@@ -273,7 +285,7 @@ def deploy(
     """
     is_local = instance_type.startswith("local")
     if is_local:
-        require_free_serving_port()
+        require_free_serving_port(local_serving_port(sagemaker_client))
     start = time.perf_counter()
     create_model(sagemaker_client, name, image_uri, model_data_url, role_arn, environment, tags)
     variant = {
@@ -298,7 +310,8 @@ def deploy(
         deployment.delete()
         if is_local and "didn't launch correctly" in str(exc):
             raise LabKitError(
-                f"The local endpoint {name} never answered GET /ping on port {SERVING_PORT}.",
+                f"The local endpoint {name} never answered GET /ping on port "
+                f"{local_serving_port(sagemaker_client)}.",
                 "run the image by hand ('docker run -p 8080:8080 -v MODEL_DIR:/opt/ml/model "
                 "IMAGE serve') and read its log; the server must load /opt/ml/model and "
                 "listen on 0.0.0.0:8080.",
@@ -396,7 +409,7 @@ def run_transform(
     """
     is_local = instance_type.startswith("local")
     if is_local:
-        require_free_serving_port()
+        require_free_serving_port(local_serving_port(sagemaker_client))
     output: dict[str, Any] = {"S3OutputPath": output_uri, "AssembleWith": assemble_with}
     if accept:
         output["Accept"] = accept

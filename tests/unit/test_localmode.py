@@ -47,6 +47,20 @@ def test_port_free() -> None:
     localmode.require_free_serving_port(port)
 
 
+def test_local_serving_port_follows_the_session_config() -> None:
+    class Session:
+        config: dict[str, Any] | None = None
+
+    class Client:
+        sagemaker_session = Session()
+
+    client = Client()
+    assert localmode.local_serving_port(client) == 8080
+    client.sagemaker_session.config = {"local": {"serving_port": 8123}}
+    assert localmode.local_serving_port(client) == 8123
+    assert localmode.local_serving_port(object()) == 8080
+
+
 class _Ping(http.server.BaseHTTPRequestHandler):
     status = 200
 
