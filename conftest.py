@@ -17,4 +17,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    remove_containers_since(_containers_before)
+    # Only sessions that ran Docker tests or labs sweep (a unit-test run leaves others alone).
+    if any(
+        item.get_closest_marker("docker") or str(item.fspath).endswith(".ipynb")
+        for item in session.items
+    ):
+        remove_containers_since(_containers_before)

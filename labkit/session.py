@@ -15,6 +15,7 @@ import re
 import shutil
 import socket
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -310,7 +311,7 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
 
     backend = current_backend()
     region = current_region()
-    workdir = Path(os.environ.get("COURSE_WORKDIR", Path.home() / ".cache" / "mle-course")) / name
+    workdir = _workdir_root() / name
     # A fresh scratch folder per run, so a re-run never sees the last run's files.
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -365,6 +366,18 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
 
         print_banner(lab)
     return lab
+
+
+def _workdir_root() -> Path:
+    """``COURSE_WORKDIR``, else ``~/.cache/mle-course`` — or the temporary folder when the
+    home folder is one SageMaker local mode refuses to mount (``/root``, as in CI)."""
+    override = os.environ.get("COURSE_WORKDIR", "").strip()
+    if override:
+        return Path(override)
+    from labkit.localmode import is_mountable
+
+    default = Path.home() / ".cache" / "mle-course"
+    return default if is_mountable(default) else Path(tempfile.gettempdir()) / "mle-course"
 
 
 def active_lab() -> Lab | None:
