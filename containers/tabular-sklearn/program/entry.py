@@ -143,11 +143,27 @@ def serve() -> None:
                         _Handler).serve_forever()
 
 
+def _fail(exc: BaseException) -> None:
+    """Write the reason where SageMaker reads it (the job's FailureReason), then exit 1."""
+    reason = f"{type(exc).__name__}: {exc}"
+    failure = PREFIX / "output" / "failure"
+    try:
+        failure.parent.mkdir(parents=True, exist_ok=True)
+        failure.write_text(reason[:1024])
+    except OSError:
+        pass
+    print(reason, file=sys.stderr)
+    sys.exit(1)
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "train"
     if command == "serve":
         serve()
     elif command == "train":
-        train()
+        try:
+            train()
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure gets a reason
+            _fail(exc)
     else:
         raise SystemExit(f"unknown command {command!r}: use 'train' (default) or 'serve'")
