@@ -26,7 +26,8 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 from labkit.errors import LabKitError
@@ -274,7 +275,7 @@ def next_firings(
         raise LabKitError(f"count must be at least 1, not {count}.", "ask for 1 or more.")
     try:
         tz = ZoneInfo(timezone)
-    except Exception as exc:  # noqa: BLE001 - zoneinfo raises several types
+    except Exception as exc:
         raise LabKitError(f"Unknown time zone {timezone!r}.", "use an IANA name such as "
                           "'UTC' or 'Europe/Berlin'.") from exc
     text = expression.strip()
@@ -282,7 +283,7 @@ def next_firings(
     if lower.startswith("rate("):
         period = parse_rate(text)
         first = (start or after).astimezone(tz)
-        out = []
+        out: list[datetime] = []
         k = max(0, int((after - first) / period))
         while len(out) < count:
             when = first + k * period

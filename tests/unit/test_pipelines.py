@@ -81,13 +81,13 @@ def test_wait_for_processing_job() -> None:
     states = iter(["InProgress", "Completed"])
 
     class Client:
-        def describe_processing_job(self, ProcessingJobName: str) -> dict[str, str]:  # noqa: N803
+        def describe_processing_job(self, ProcessingJobName: str) -> dict[str, str]:
             return {"ProcessingJobStatus": next(states), "ProcessingJobName": ProcessingJobName}
 
     assert wait_for_processing_job(Client(), "j", poll=0)["ProcessingJobStatus"] == "Completed"
 
     class Failing:
-        def describe_processing_job(self, ProcessingJobName: str) -> dict[str, str]:  # noqa: N803
+        def describe_processing_job(self, ProcessingJobName: str) -> dict[str, str]:
             return {"ProcessingJobStatus": "Failed", "FailureReason": "script exited 1"}
 
     with pytest.raises(LabKitError, match="script exited 1"):

@@ -53,12 +53,12 @@ def train() -> None:
     scaler, ridge = model[0], model[1]
     weights = ridge.coef_ / scaler.scale_
     intercept = float(ridge.intercept_ - np.sum(ridge.coef_ * scaler.mean_ / scaler.scale_))
-    report = {"train_rows": int(len(train_df))}
+    report = {"train_rows": len(train_df)}
     if (PREFIX / "input" / "data" / "validation").is_dir():
         val = _read_split("validation")
         pred = val[features].to_numpy(float) @ weights + intercept
         rmse = float(np.sqrt(np.mean((val[label].to_numpy(float) - pred) ** 2)))
-        report.update(validation_rows=int(len(val)), validation_rmse=rmse)
+        report.update(validation_rows=len(val), validation_rmse=rmse)
         print(f"validation:rmse={rmse:.4f}")  # a metric line a MetricDefinition regex can read
 
     out = PREFIX / "model"
@@ -108,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         if self.path == "/ping":
             self._send(200, "ok\n", "text/plain")
         elif self.path == "/execution-parameters":
@@ -118,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, "not found\n", "text/plain")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if self.path != "/invocations":
             self._send(404, "not found\n", "text/plain")
             return
@@ -139,7 +139,7 @@ def serve() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     _Handler.model = load_model()
     print(f"serving {len(_Handler.model['features'])}-feature model on :8080", flush=True)
-    ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("SAGEMAKER_BIND_TO_PORT", 8080))),
+    ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080"))),
                         _Handler).serve_forever()
 
 

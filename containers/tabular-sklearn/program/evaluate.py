@@ -35,7 +35,7 @@ def main() -> None:
         "rmse": {"value": rmse(pred)},
         "mae": {"value": float(np.mean(np.abs(y - pred)))},
         "naive_last_week_rmse": {"value": rmse(naive)},
-        "rows": {"value": int(len(test))},
+        "rows": {"value": len(test)},
     }}
     out = BASE / "evaluation"
     out.mkdir(parents=True, exist_ok=True)

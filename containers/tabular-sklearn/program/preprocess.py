@@ -67,7 +67,7 @@ def main() -> None:
     df.loc[split == "test", ["store_id", "week_start"]].to_csv(
         report_dir / "score_keys.csv", index=False)
     report = {
-        "input_rows": int(len(raw)),
+        "input_rows": len(raw),
         "rows_dropped_without_history": int(len(raw) - len(df)),
         "features": FEATURES,
         "label": LABEL,
