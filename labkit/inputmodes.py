@@ -373,16 +373,30 @@ def modelled_times(
 
 
 # ---------------------------------------------------------------------------- requests
+class RequestBlocked(LabKitError):
+    """A recorded request that :class:`RequestRecorder` was told not to send."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(
+            f"{operation} was recorded but not sent (the recorder blocks it).",
+            "nothing to fix: the lab shows the request instead of starting real jobs.",
+        )
+        self.operation = operation
+
+
 @dataclass
 class RequestRecorder:
     """Keep the parameters of the API calls a boto3 session makes, by operation name.
 
     ``recorder = RequestRecorder.attach(lab.boto_session, "sagemaker")`` and, after the
     SDK has called the service, ``recorder.last("CreateTrainingJob")`` is the request as
-    sent (after validation, before signing). Works the same on moto and on AWS.
+    sent (after validation, before signing). Works the same on moto and on AWS. Put an
+    operation in ``block`` to record it without sending it (a dry run on a real account).
     """
 
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    block: set[str] = field(default_factory=set)
+    """Operations to record but never send (:class:`RequestBlocked` is raised instead)."""
 
     @classmethod
     def attach(cls, boto_session: Any, service: str) -> RequestRecorder:
@@ -395,6 +409,8 @@ class RequestRecorder:
 
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self.calls.append((model.name, dict(params)))
+        if model.name in self.block:
+            raise RequestBlocked(model.name)
 
     def last(self, operation: str) -> dict[str, Any]:
         """The parameters of the last call of ``operation``."""

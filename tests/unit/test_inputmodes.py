@@ -13,6 +13,7 @@ from labkit.inputmodes import (
     FastFileReader,
     FileModeReader,
     PipeReader,
+    RequestBlocked,
     RequestRecorder,
     batches_from_stream,
     make_shard,
@@ -118,3 +119,14 @@ def test_request_recorder_keeps_parameters():
         assert recorder.last("HeadBucket") == {"Bucket": lab.bucket("data")}
         with pytest.raises(LabKitError):
             recorder.last("PutObject")
+
+
+def test_request_recorder_can_block_a_call():
+    with labkit.lab_context("08-training-input-modes") as lab:
+        recorder = RequestRecorder.attach(lab.boto_session, "s3")
+        recorder.block = {"CreateBucket"}
+        s3 = lab.client("s3")
+        with pytest.raises(RequestBlocked):
+            s3.create_bucket(Bucket="never-sent")
+        assert recorder.last("CreateBucket") == {"Bucket": "never-sent"}
+        assert "never-sent" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
