@@ -388,6 +388,52 @@ def evaluate_retrieval(
     return pd.DataFrame(rows).set_index("qid")
 
 
+@dataclass(frozen=True)
+class Threshold:
+    """A refusal threshold and how it does on questions with and without an answer."""
+
+    value: float
+    answer_rate: float
+    refusal_rate: float
+
+    @property
+    def balanced_accuracy(self) -> float:
+        """Mean of the answer rate (answerable) and the refusal rate (unanswerable)."""
+        return (self.answer_rate + self.refusal_rate) / 2
+
+
+def choose_threshold(
+    answerable_scores: Sequence[float], unanswerable_scores: Sequence[float]
+) -> Threshold:
+    """The score threshold that best separates answerable from unanswerable questions.
+
+    Candidates are the midpoints between neighbouring observed scores (so the chosen value
+    never sits exactly on a question's score); the winner has the highest balanced
+    accuracy, the lowest such value on a tie. A question is *answered* when its top
+    retrieval score is at least the threshold.
+    """
+    answerable = np.asarray(answerable_scores, dtype=np.float64)
+    unanswerable = np.asarray(unanswerable_scores, dtype=np.float64)
+    if answerable.size == 0 or unanswerable.size == 0:
+        raise LabKitError(
+            "choose_threshold needs scores of answerable and of unanswerable questions.",
+            "include questions the corpus cannot answer in the evaluation set.",
+        )
+    values = np.unique(np.concatenate([answerable, unanswerable]))
+    candidates = np.concatenate([[values[0] - 1e-3], (values[:-1] + values[1:]) / 2])
+    best: Threshold | None = None
+    for value in candidates:
+        option = Threshold(
+            float(value),
+            float((answerable >= value).mean()),
+            float((unanswerable < value).mean()),
+        )
+        if best is None or option.balanced_accuracy > best.balanced_accuracy:
+            best = option
+    assert best is not None
+    return best
+
+
 # ---------------------------------------------------------------------------------- answers
 @dataclass(frozen=True)
 class Answer:

@@ -150,6 +150,16 @@ def test_evaluation_on_the_handbook_beats_chance_by_far():
     assert len(report) == sum(q.answerable for q in rag.load_questions())
 
 
+def test_choose_threshold_separates_and_sits_between_scores():
+    best = rag.choose_threshold([0.5, 0.6, 0.7], [0.2, 0.3, 0.55])
+    assert best.value == pytest.approx(0.4)  # between 0.3 and 0.5: 3/3 answered, 2/3 refused
+    assert (best.answer_rate, best.refusal_rate) == (1.0, pytest.approx(2 / 3))
+    perfect = rag.choose_threshold([0.8, 0.9], [0.1, 0.2])
+    assert perfect.value == pytest.approx(0.5) and perfect.balanced_accuracy == 1.0
+    with pytest.raises(LabKitError):
+        rag.choose_threshold([0.5], [])
+
+
 # ---------------------------------------------------------------------------- answers
 def _tiny():
     docs = [
