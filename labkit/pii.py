@@ -27,6 +27,7 @@ which checks a request against botocore's service model without sending it.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -237,7 +238,13 @@ def contains_pii_entities(text: str, language_code: str = "en") -> dict[str, lis
     """The shape of Comprehend's ContainsPiiEntities: ``{"Labels": [{"Name", "Score"}]}``.
 
     One label per entity type present, with the highest score seen for it; no offsets.
+    Like the real operation, it accepts English only (DetectPiiEntities also takes Spanish).
     """
+    if language_code != "en":
+        raise LabKitError(
+            f"ContainsPiiEntities accepts LanguageCode 'en' only, not {language_code!r}.",
+            "use detect_pii_entities (English or Spanish) and look at the types it returns.",
+        )
     best: dict[str, float] = {}
     for e in detect_pii_entities(text, language_code)["Entities"]:
         best[e["Type"]] = max(best.get(e["Type"], 0.0), e["Score"])
@@ -408,6 +415,14 @@ def load_messages(path: Path = MESSAGES_JSONL) -> list[dict[str, Any]]:
     return rows
 
 
+@functools.lru_cache(maxsize=8)
+def _service_model(service: str) -> Any:
+    """botocore's model of ``service`` (loading it takes a moment, so it is cached)."""
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service)
+
+
 def validate_request(service: str, operation: str, params: dict[str, Any]) -> None:
     """Check ``params`` against botocore's model of ``service.operation``; nothing is sent.
 
@@ -415,11 +430,10 @@ def validate_request(service: str, operation: str, params: dict[str, Any]) -> No
     members and wrong types (botocore's own validator), and values outside an enum at any
     depth (which botocore leaves to the service).
     """
-    import botocore.session
     from botocore.exceptions import ParamValidationError
     from botocore.validate import validate_parameters
 
-    model = botocore.session.get_session().get_service_model(service)
+    model = _service_model(service)
     try:
         op = model.operation_model(operation)
     except Exception as exc:  # OperationNotFoundError

@@ -63,6 +63,8 @@ def test_contains_pii_keeps_best_score_per_type():
     labels = pii.contains_pii_entities("Call 206-555-0100 or email a@example.org")["Labels"]
     assert [lab["Name"] for lab in labels] == ["EMAIL", "PHONE"]
     assert all(set(lab) == {"Name", "Score"} for lab in labels)
+    with pytest.raises(LabKitError, match="'en' only"):
+        pii.contains_pii_entities("Llame al +34 612 345 678", "es")
 
 
 def test_unsupported_language_and_empty_text_raise():
