@@ -54,7 +54,7 @@ DETECTED_TYPES = (
     "NAME", "ADDRESS", "EMAIL", "PHONE", "CREDIT_DEBIT_NUMBER", "SSN",
     "INTERNATIONAL_BANK_ACCOUNT_NUMBER", "DATE_TIME",
 )
-"""The Comprehend entity types this detector can return (Comprehend knows 36 more)."""
+"""The Comprehend entity types this detector can return (Comprehend knows 36)."""
 
 Entity = dict[str, Any]
 """One entity: ``{"Score": float, "Type": str, "BeginOffset": int, "EndOffset": int}``."""
