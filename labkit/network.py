@@ -26,6 +26,11 @@ tool for a real network.
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -535,3 +540,71 @@ def delete_vpc(ec2: Any, vpc_id: str, wait_seconds: float = 300.0) -> None:
     for subnet in ec2.describe_subnets(Filters=flt)["Subnets"]:
         ec2.delete_subnet(SubnetId=subnet["SubnetId"])
     ec2.delete_vpc(VpcId=vpc_id)
+
+
+# --------------------------------------------------------------------------- a real "no network"
+_PROBE = r"""
+import json, socket, sys
+host, address = sys.argv[1], sys.argv[2]
+result = {"interfaces": sorted(name for _, name in socket.if_nameindex())}
+try:
+    socket.getaddrinfo(host, 443)
+    result["dns"] = "resolved"
+except OSError as exc:
+    result["dns"] = f"{type(exc).__name__}: {exc}"
+try:
+    socket.create_connection((address, 443), timeout=2).close()
+    result["connect"] = "connected"
+except OSError as exc:
+    result["connect"] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(result))
+"""
+
+
+def _unshare_command() -> list[str]:
+    """``unshare`` with a new, empty network namespace (and a user namespace when not root,
+    so that no privilege is needed where the kernel allows unprivileged namespaces)."""
+    command = ["unshare", "--net"]
+    if os.geteuid() != 0:
+        command.append("--map-root-user")
+    return command
+
+
+def network_namespace_available() -> bool:
+    """True if this machine can start a process in a fresh network namespace (Linux with
+    ``unshare`` and namespaces allowed). SageMaker Studio and most containers say no."""
+    if shutil.which("unshare") is None:
+        return False
+    try:
+        done = subprocess.run(
+            [*_unshare_command(), "true"], check=False, capture_output=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def probe_without_network(host: str, address: str) -> dict[str, Any]:
+    """Run a tiny Python probe in a new network namespace — the kernel mechanism behind
+    ``docker run --network none`` — and report its interfaces, whether ``host`` resolves
+    and whether TCP 443 on ``address`` connects. Nothing can leave the namespace."""
+    if not network_namespace_available():
+        raise LabKitError(
+            "This machine cannot start a process in a new network namespace.",
+            "run on Linux with util-linux's 'unshare' and namespaces allowed "
+            "(sysctl kernel.unprivileged_userns_clone=1), or skip this step.",
+        )
+    done = subprocess.run(
+        [*_unshare_command(), sys.executable, "-c", _PROBE, host, address],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        raise LabKitError(
+            f"The isolated probe failed: {done.stderr.strip()[-300:]}",
+            "check that the Python interpreter runs inside 'unshare --net'.",
+        )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result

@@ -268,3 +268,25 @@ def test_describe_network_and_delete_vpc_on_moto():
         assert not live
         with pytest.raises(LabKitError, match="not found"):
             describe_network(ec2, "vpc-00000000")
+
+
+def test_unshare_command_asks_for_a_user_namespace_only_when_not_root(monkeypatch):
+    from labkit import network
+
+    monkeypatch.setattr(network.os, "geteuid", lambda: 1000)
+    assert network._unshare_command() == ["unshare", "--net", "--map-root-user"]
+    monkeypatch.setattr(network.os, "geteuid", lambda: 0)
+    assert network._unshare_command() == ["unshare", "--net"]
+
+
+def test_probe_without_network_sees_only_loopback_and_cannot_connect():
+    from labkit import network
+
+    if not network.network_namespace_available():
+        with pytest.raises(LabKitError, match="network namespace"):
+            network.probe_without_network("example.com", "10.0.0.1")
+        pytest.skip("no network namespaces on this machine")
+    got = network.probe_without_network("api.sagemaker.us-east-1.amazonaws.com", "10.20.1.10")
+    assert got["interfaces"] == ["lo"]
+    assert got["dns"] != "resolved"
+    assert got["connect"].startswith("OSError") and "unreachable" in got["connect"]
