@@ -12,11 +12,13 @@ Used by the lab of chapter 17 (``17-bedrock-rag``). Four groups of helpers:
   Bedrock embedding model such as Titan Text Embeddings V2; :class:`VectorIndex` is an exact
   cosine-similarity index, the stand-in for OpenSearch Serverless or Aurora pgvector.
 * **Evaluation** — :func:`ranked_documents`, :func:`recall_at_k`, :func:`reciprocal_rank`
-  and :func:`evaluate_retrieval` (recall@k and MRR at document level).
+  and :func:`evaluate_retrieval` (recall@k and MRR at document level), and
+  :func:`choose_threshold` for a refusal threshold on the best retrieval score.
 * **Generation** — :func:`extractive_answer`, a clearly labelled *extractive* stand-in for a
   foundation model (it copies the best-matching sentences and cites them, and refuses when
   retrieval is weak), and the request builders for the ``aws`` backend:
-  :func:`converse_request` (``bedrock-runtime`` ``Converse``),
+  :func:`converse_request` (``bedrock-runtime`` ``Converse``, sent by
+  :func:`converse_text`),
   :func:`retrieve_and_generate_request` (``bedrock-agent-runtime``),
   :func:`chunking_configuration` (``bedrock-agent`` ``CreateDataSource``), all checked
   offline by :func:`validate_request` against botocore's service model.
@@ -527,6 +529,40 @@ def converse_request(
             "guardrailVersion": guardrail[1],
         }
     return request
+
+
+def converse_text(client: Any, request: dict[str, Any]) -> str:
+    """Validate ``request``, send it with ``client.converse`` and return the reply's text.
+
+    ``client`` is a ``bedrock-runtime`` client (``lab.client("bedrock-runtime")`` on the
+    ``aws`` backend). The errors a first run usually meets — no access to the model, a model
+    id that needs an inference profile in this region — become a
+    :class:`~labkit.errors.LabKitError` that says what to do.
+    """
+    from botocore.exceptions import ClientError
+
+    validate_request("bedrock-runtime", "Converse", request)
+    try:
+        response = client.converse(**request)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", "")
+        model = request["modelId"]
+        if code == "AccessDeniedException":
+            fix = (
+                f"grant bedrock:InvokeModel on {model} to your role and make sure the "
+                "account has access to the model (Bedrock console, Model access)."
+            )
+        elif code == "ValidationException" and "inference profile" in message:
+            fix = (
+                "use the model's cross-region inference profile id, e.g. "
+                f"COURSE_BEDROCK_MODEL_ID=us.{model}."
+            )
+        else:
+            fix = "read the message above; check the region and COURSE_BEDROCK_MODEL_ID."
+        raise LabKitError(f"Bedrock Converse failed: {code}: {message}", fix) from exc
+    texts = [b["text"] for b in response["output"]["message"]["content"] if "text" in b]
+    return "\n".join(texts)
 
 
 def foundation_model_arn(model_id: str, region: str) -> str:

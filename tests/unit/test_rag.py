@@ -246,3 +246,33 @@ def test_knowledge_base_requests_are_valid():
     source["vectorIngestionConfiguration"] = rag.chunking_configuration(300, 0)
     with pytest.raises(LabKitError, match="overlapPercentage"):
         rag.validate_request("bedrock-agent", "CreateDataSource", source)
+
+
+def test_converse_text_reads_the_reply_and_explains_access_errors():
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client(
+        "bedrock-runtime", region_name="us-east-1",
+        aws_access_key_id="x", aws_secret_access_key="x",
+    )
+    request = rag.converse_request(rag.DEFAULT_MODEL_ID, "q", [])
+    reply = {
+        "output": {"message": {"role": "assistant", "content": [{"text": "90 days."}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 10, "outputTokens": 3, "totalTokens": 13},
+        "metrics": {"latencyMs": 100},
+    }
+    with Stubber(client) as stub:
+        stub.add_response("converse", reply, request)
+        assert rag.converse_text(client, request) == "90 days."
+        stub.add_client_error("converse", "AccessDeniedException", "no access")
+        with pytest.raises(LabKitError, match="Model access"):
+            rag.converse_text(client, request)
+        stub.add_client_error(
+            "converse", "ValidationException",
+            "Invocation with on-demand throughput isn't supported. Retry with an "
+            "inference profile.",
+        )
+        with pytest.raises(LabKitError, match="us.amazon.nova-lite"):
+            rag.converse_text(client, request)
