@@ -305,3 +305,27 @@ def promotion_trace(
         level *= min(1.0, (end - m) / 30)
         promo[m] = promo_rpm * level
     return rng.poisson(daily + promo).astype(float)
+
+
+def capacity_change(request: dict[str, Any]) -> CapacityChange:
+    """The :class:`CapacityChange` a one-time ``put_scheduled_action`` request makes.
+
+    Reads ``at(yyyy-mm-ddThh:mm:ss)`` as a minute of the day, so the simulator replays
+    exactly the request that was sent. Recurring ``cron``/``rate`` schedules are refused:
+    the simulator covers one day.
+    """
+    schedule = request["Schedule"]
+    if not (schedule.startswith("at(") and schedule.endswith(")")):
+        raise LabKitError(
+            f"capacity_change reads one-time schedules, not {schedule!r}.",
+            "simulate a recurring action by the one-time action of the day you replay.",
+        )
+    clock = schedule[3:-1].split("T", 1)[1]
+    hours, minutes = (int(x) for x in clock.split(":")[:2])
+    action = request["ScalableTargetAction"]
+    return CapacityChange(
+        minute=hours * 60 + minutes,
+        min_capacity=action.get("MinCapacity"),
+        max_capacity=action.get("MaxCapacity"),
+        name=request["ScheduledActionName"],
+    )

@@ -120,3 +120,17 @@ def test_promotion_trace_has_the_spike_where_asked() -> None:
     assert np.array_equal(
         d, promotion_trace(promo_start=600, promo_rpm=3000, base_rpm=100, seed=1)
     )
+
+
+def test_capacity_change_reads_the_request_that_was_sent() -> None:
+    from labkit.autoscaling import capacity_change
+
+    req = scheduled_action_request(
+        "endpoint/e/variant/v", "promo", "at(2026-12-04T09:35:00)", min_capacity=16
+    )
+    assert capacity_change(req) == CapacityChange(575, 16, None, "promo")
+    weekly = scheduled_action_request(
+        "endpoint/e/variant/v", "weekly", "cron(35 9 ? * FRI *)", min_capacity=16
+    )
+    with pytest.raises(LabKitError):
+        capacity_change(weekly)
