@@ -7,7 +7,8 @@ course computes the same kinds of files itself, in the shapes AWS documents:
   (``captureData.endpointInput`` / ``endpointOutput`` with ``observedContentType``, ``mode``,
   ``data`` and ``encoding``, plus ``eventMetadata`` and ``eventVersion``);
   :func:`capture_key` is the S3 key layout (endpoint / variant / yyyy/mm/dd/hh);
-  :func:`read_capture` turns capture lines back into a data frame.
+  :func:`read_capture` turns capture lines back into a data frame, and
+  :func:`ground_truth_record` is a label record a model quality monitor merges by event id.
 * **Data quality baseline** — :func:`dataset_statistics` writes a ``statistics.json``
   subset (item count; per feature: inferred type, present / missing counts, mean, sum,
   standard deviation, min, max, 10 histogram buckets and a one-level quantile "sketch"
@@ -98,6 +99,19 @@ def capture_record(
             },
         },
         "eventMetadata": metadata,
+        "eventVersion": CAPTURE_EVENT_VERSION,
+    }
+
+
+def ground_truth_record(label: Any, *, event_id: str) -> dict[str, Any]:
+    """One ground-truth record for a model quality monitor.
+
+    Model Monitor merges it with the capture record whose ``eventId`` (or ``inferenceId``)
+    matches; files go under ``yyyy/mm/dd/hh/`` of the hour the label became known.
+    """
+    return {
+        "groundTruthData": {"data": str(label), "encoding": "CSV"},
+        "eventMetadata": {"eventId": event_id},
         "eventVersion": CAPTURE_EVENT_VERSION,
     }
 
@@ -524,8 +538,10 @@ def ndcg(baseline: Mapping[str, float], live: Mapping[str, float]) -> float:
     (1-based) contributes a(f)/log2(i + 1), where a is its *baseline* attribution. That
     DCG is divided by the ideal one (features in baseline order). 1.0 means the same
     ranking; Model Monitor logs a violation below 0.9. Ties in the live ranking are
-    broken by baseline order.
+    broken by baseline order. Takes dictionaries or pandas Series (feature -> value).
     """
+    baseline = {str(k): float(v) for k, v in baseline.items()}
+    live = {str(k): float(v) for k, v in live.items()}
     if set(baseline) != set(live):
         raise LabKitError(
             f"Baseline and live attributions name different features: only in the "

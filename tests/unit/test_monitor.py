@@ -39,6 +39,12 @@ def test_capture_record_has_the_documented_fields():
     assert rec["eventVersion"] == "0"
 
 
+def test_ground_truth_record():
+    rec = monitor.ground_truth_record(1, event_id="e9")
+    assert rec == {"groundTruthData": {"data": "1", "encoding": "CSV"},
+                   "eventMetadata": {"eventId": "e9"}, "eventVersion": "0"}
+
+
 def test_base64_capture_round_trips():
     rec = monitor.capture_record("a,b", "0.5", event_id="e", inference_time=WHEN,
                                  encoding="BASE64")
@@ -209,6 +215,8 @@ def test_same_ranking_scores_one_and_logs_nothing():
     base = {"a": 3.0, "b": 2.0, "c": 1.0}
     assert monitor.ndcg(base, {"a": 30.0, "b": 0.2, "c": 0.1}) == pytest.approx(1.0)
     assert monitor.attribution_violations(base, base)["violations"] == []
+    series = pd.Series(base)
+    assert monitor.ndcg(series, series[::-1] * 2) == pytest.approx(1.0)  # by name
 
 
 def test_ndcg_errors():
