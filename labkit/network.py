@@ -479,8 +479,9 @@ def reachability(
 # --------------------------------------------------------------------------- cleanup
 def delete_vpc(ec2: Any, vpc_id: str, wait_seconds: float = 300.0) -> None:
     """Delete a VPC and what it contains, in the order EC2 requires: endpoints and NAT
-    gateways (then their Elastic IPs), internet gateways, security-group cross references
-    and groups, route-table associations and tables, subnets, and finally the VPC."""
+    gateways (waiting up to ``wait_seconds`` each until they are gone, then releasing the
+    NAT's Elastic IPs), internet gateways, security-group cross references and groups,
+    route-table associations and tables, subnets, and finally the VPC."""
     flt = [{"Name": "vpc-id", "Values": [vpc_id]}]
     eps = [
         e["VpcEndpointId"]
@@ -489,6 +490,16 @@ def delete_vpc(ec2: Any, vpc_id: str, wait_seconds: float = 300.0) -> None:
     ]
     if eps:
         ec2.delete_vpc_endpoints(VpcEndpointIds=eps)
+    deadline = time.monotonic() + wait_seconds
+    while eps and time.monotonic() < deadline:  # their network interfaces go with them
+        left = [
+            e
+            for e in ec2.describe_vpc_endpoints(Filters=flt)["VpcEndpoints"]
+            if e.get("State", "").lower() != "deleted"
+        ]
+        if not left:
+            break
+        time.sleep(5)
     nats = [
         n
         for n in ec2.describe_nat_gateways(Filters=flt)["NatGateways"]
