@@ -16,10 +16,12 @@ subset of the pattern language these labs use, in process.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from labkit.errors import LabKitError
@@ -35,6 +37,30 @@ MAX_METADATA_ENTRIES = 50
 
 
 # --------------------------------------------------------------------------- registering
+def sklearn_image_uri(region: str, version: str = "1.2-1") -> str:
+    """The SageMaker scikit-learn inference image for ``region``, without importing the SDK.
+
+    Reads the same table ``sagemaker.core.image_uris.retrieve("sklearn", region,
+    version=...)`` reads (the SDK's ``image_uri_config/sklearn.json``); importing the SDK
+    just for this takes seconds.
+    """
+    spec = importlib.util.find_spec("sagemaker.core")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    if not locations:
+        raise LabKitError("The SageMaker Python SDK (sagemaker.core) is not installed.",
+                          "pip install the course requirements (sagemaker 3.x).")
+    table = json.loads((Path(locations[0]) / "image_uri_config" / "sklearn.json").read_text())
+    entry = table["inference"]["versions"].get(version)
+    if entry is None or region not in entry["registries"]:
+        raise LabKitError(
+            f"No scikit-learn image {version!r} in region {region!r}.",
+            f"use one of {sorted(table['inference']['versions'])} in a supported region.",
+        )
+    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return (f"{entry['registries'][region]}.dkr.ecr.{region}.{domain}/"
+            f"{entry['repository']}:{version}-cpu-py3")
+
+
 def model_quality_metrics(s3_uri: str) -> dict[str, Any]:
     """The ``ModelMetrics`` block that points a version at a metrics JSON file in S3.
 

@@ -19,6 +19,7 @@ from labkit.registry import (
     pattern_matches,
     register_version,
     set_approval,
+    sklearn_image_uri,
     state_change_event,
 )
 
@@ -129,3 +130,12 @@ def test_pattern_matches_known_answers_and_refuses_unknown_filters():
         pattern_matches({"detail": {"ModelPackageVersion": [{"numeric": [">", 1]}]}}, EVENT)
     with pytest.raises(LabKitError, match="object or a list"):
         pattern_matches({"source": "aws.sagemaker"}, EVENT)
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1", "ap-southeast-2"])
+def test_sklearn_image_uri_equals_the_sdks_answer(region):
+    from sagemaker.core import image_uris
+
+    assert sklearn_image_uri(region) == image_uris.retrieve("sklearn", region, version="1.2-1")
+    with pytest.raises(LabKitError, match="No scikit-learn image"):
+        sklearn_image_uri(region, version="0.0-0")
