@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from labkit.errors import LabKitError
+from labkit.requests import request_problems
 
 MINUTES_PER_DAY = 1440
 DAYS_PER_MONTH = 30
@@ -442,23 +443,13 @@ def simulate_blue_green(
 
 
 # --------------------------------------------------------------------------- requests
+
+
 def validate_request(client: Any, operation: str, params: dict[str, Any]) -> list[str]:
     """Check ``params`` against botocore's model of ``operation``; return the problems.
 
-    This is the validation botocore runs before it sends a request, so a request that
-    passes here has the shape AWS expects (names, types, required members, enum values are
-    checked by the service itself). Works for operations moto does not implement.
+    The same checks boto3 runs before sending, plus enum and maximum values the service
+    would refuse (see :func:`labkit.requests.request_problems`). Works for operations moto
+    does not implement, such as ``UpdateEndpoint``.
     """
-    from botocore.validate import ParamValidator
-
-    try:
-        shape = client.meta.service_model.operation_model(operation).input_shape
-    except Exception as exc:
-        raise LabKitError(
-            f"{client.meta.service_model.service_name} has no operation {operation!r}.",
-            "use the API name in CamelCase, e.g. 'UpdateEndpoint'.",
-        ) from exc
-    report = ParamValidator().validate(params, shape)
-    if not report.has_errors():
-        return []
-    return [line.strip() for line in report.generate_report().splitlines() if line.strip()]
+    return request_problems(client.meta.service_model.service_name, operation, params)

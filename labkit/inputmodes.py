@@ -32,6 +32,9 @@ from typing import Any
 import numpy as np
 
 from labkit.errors import LabKitError
+from labkit.requests import RequestBlocked, RequestRecorder
+
+__all__ = ["RequestBlocked", "RequestRecorder"]  # re-exported for labs 08 and 09
 
 FEATURES = 15
 """Feature columns per record; each record is FEATURES floats and one label (float32)."""
@@ -370,54 +373,3 @@ def modelled_times(
     raise LabKitError(
         f"Unknown input mode {mode!r}.", "use 'File', 'FastFile' or 'Pipe'."
     )
-
-
-# ---------------------------------------------------------------------------- requests
-class RequestBlocked(LabKitError):
-    """A recorded request that :class:`RequestRecorder` was told not to send."""
-
-    def __init__(self, operation: str) -> None:
-        super().__init__(
-            f"{operation} was recorded but not sent (the recorder blocks it).",
-            "nothing to fix: the lab shows the request instead of starting real jobs.",
-        )
-        self.operation = operation
-
-
-@dataclass
-class RequestRecorder:
-    """Keep the parameters of the API calls a boto3 session makes, by operation name.
-
-    ``recorder = RequestRecorder.attach(lab.boto_session, "sagemaker")`` and, after the
-    SDK has called the service, ``recorder.last("CreateTrainingJob")`` is the request as
-    sent (after validation, before signing). Works the same on moto and on AWS. Put an
-    operation in ``block`` to record it without sending it (a dry run on a real account).
-    """
-
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    block: set[str] = field(default_factory=set)
-    """Operations to record but never send (:class:`RequestBlocked` is raised instead)."""
-
-    @classmethod
-    def attach(cls, boto_session: Any, service: str) -> RequestRecorder:
-        """Start recording calls to ``service`` made through ``boto_session``."""
-        recorder = cls()
-        boto_session._session.register(
-            f"provide-client-params.{service}.*", recorder._record
-        )
-        return recorder
-
-    def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        self.calls.append((model.name, dict(params)))
-        if model.name in self.block:
-            raise RequestBlocked(model.name)
-
-    def last(self, operation: str) -> dict[str, Any]:
-        """The parameters of the last call of ``operation``."""
-        for name, params in reversed(self.calls):
-            if name == operation:
-                return params
-        raise LabKitError(
-            f"No {operation} call was recorded ({len(self.calls)} calls seen).",
-            "attach the recorder to the same boto3 session the SDK uses, before the call.",
-        )

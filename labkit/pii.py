@@ -27,7 +27,6 @@ which checks a request against botocore's service model without sending it.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -37,6 +36,9 @@ from typing import Any
 
 from labkit.errors import LabKitError
 from labkit.paths import DATA_DIR
+from labkit.requests import validate_request
+
+__all__ = ["validate_request"]  # re-exported: labs call pii.validate_request
 
 MESSAGES_JSONL: Path = DATA_DIR / "support-messages" / "messages.jsonl"
 """The course's synthetic support messages with labelled PII spans."""
@@ -413,59 +415,3 @@ def load_messages(path: Path = MESSAGES_JSONL) -> list[dict[str, Any]]:
                     "rebuild the data set with make_messages.py.",
                 )
     return rows
-
-
-@functools.lru_cache(maxsize=8)
-def _service_model(service: str) -> Any:
-    """botocore's model of ``service`` (loading it takes a moment, so it is cached)."""
-    import botocore.session
-
-    return botocore.session.get_session().get_service_model(service)
-
-
-def validate_request(service: str, operation: str, params: dict[str, Any]) -> None:
-    """Check ``params`` against botocore's model of ``service.operation``; nothing is sent.
-
-    Raises :class:`LabKitError` listing every problem: missing required members, unknown
-    members and wrong types (botocore's own validator), and values outside an enum at any
-    depth (which botocore leaves to the service).
-    """
-    from botocore.exceptions import ParamValidationError
-    from botocore.validate import validate_parameters
-
-    model = _service_model(service)
-    try:
-        op = model.operation_model(operation)
-    except Exception as exc:  # OperationNotFoundError
-        raise LabKitError(
-            f"{service} has no operation {operation!r}.",
-            "use the API name in PascalCase, e.g. 'DetectPiiEntities'.",
-        ) from exc
-    try:
-        validate_parameters(params, op.input_shape)
-    except ParamValidationError as exc:
-        raise LabKitError(
-            f"The {service} {operation} request is invalid: {exc.kwargs.get('report', exc)}",
-            "fix the request members named above (see the API reference).",
-        ) from exc
-    problems = _enum_problems(params, op.input_shape, operation)
-    if problems:
-        raise LabKitError(
-            f"The {service} {operation} request has values outside the API's enums: "
-            + "; ".join(problems),
-            "use one of the listed values.",
-        )
-
-
-def _enum_problems(value: Any, shape: Any, path: str) -> list[str]:
-    """Enum violations anywhere in ``value`` (botocore's validator only checks types)."""
-    kind = shape.type_name
-    if kind == "string" and shape.enum and isinstance(value, str) and value not in shape.enum:
-        return [f"{path}={value!r} is not one of {list(shape.enum)}"]
-    if kind == "structure" and isinstance(value, dict):
-        return [p for k, v in value.items() if k in shape.members
-                for p in _enum_problems(v, shape.members[k], f"{path}.{k}")]
-    if kind == "list" and isinstance(value, list):
-        return [p for i, v in enumerate(value)
-                for p in _enum_problems(v, shape.member, f"{path}[{i}]")]
-    return []

@@ -27,7 +27,6 @@ Used by the lab of chapter 17 (``17-bedrock-rag``). Four groups of helpers:
 from __future__ import annotations
 
 import csv
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,9 @@ import pandas as pd
 
 from labkit.errors import LabKitError
 from labkit.paths import DATA_DIR
+from labkit.requests import validate_request
+
+__all__ = ["validate_request"]  # re-exported: labs call rag.validate_request
 
 CORPUS_DIR: Path = DATA_DIR / "halyard-ml-handbook"
 """The course's handbook corpus (see ``data/halyard-ml-handbook/README.md``)."""
@@ -625,65 +627,3 @@ def chunking_configuration(max_tokens: int, overlap_percentage: int) -> dict[str
         }
     }
 
-
-def validate_request(service: str, operation: str, params: dict[str, Any]) -> None:
-    """Check ``params`` against botocore's model of ``service``'s ``operation``, offline.
-
-    First botocore's own client-side validator (required members, types, minimum lengths
-    and values — what boto3 checks before sending), then what only the service would
-    reject: values outside an ``enum`` and above a documented maximum. Raises
-    :class:`~labkit.errors.LabKitError` listing every problem.
-    """
-    import botocore.session
-    from botocore.validate import ParamValidator
-
-    session = botocore.session.get_session()
-    try:
-        shape = session.get_service_model(service).operation_model(operation).input_shape
-    except Exception as exc:  # UnknownServiceError, OperationNotFoundError
-        raise LabKitError(
-            f"botocore {botocore.__version__} has no model of {service}.{operation}.",
-            "check the spelling (e.g. 'bedrock-runtime', 'Converse'), or upgrade boto3.",
-        ) from exc
-    problems: list[str] = []
-    report = ParamValidator().validate(params, shape)
-    if report.has_errors():
-        problems.extend(report.generate_report().splitlines())
-    problems.extend(_service_side_problems(params, shape, "params"))
-    if problems:
-        raise LabKitError(
-            f"The {service}.{operation} request is invalid:\n  " + "\n  ".join(problems),
-            "fix the fields named above; the shapes are in the AWS API reference.",
-        )
-
-
-def _service_side_problems(value: Any, shape: Any, path: str) -> list[str]:
-    """Enum and maximum checks that botocore leaves to the service."""
-    meta = shape.metadata
-    kind = shape.type_name
-    problems: list[str] = []
-    if meta.get("document"):
-        return problems
-    if kind == "structure" and isinstance(value, dict):
-        for name, member in shape.members.items():
-            if name in value:
-                problems += _service_side_problems(value[name], member, f"{path}.{name}")
-    elif kind == "list" and isinstance(value, list):
-        if "max" in meta and len(value) > meta["max"]:
-            problems.append(f"{path}: {len(value)} items, at most {meta['max']} allowed")
-        for i, item in enumerate(value):
-            problems += _service_side_problems(item, shape.member, f"{path}[{i}]")
-    elif kind == "map" and isinstance(value, dict):
-        for key, item in value.items():
-            problems += _service_side_problems(item, shape.value, f"{path}.{key}")
-    elif kind == "string" and isinstance(value, str):
-        if shape.enum and value not in shape.enum:
-            problems.append(f"{path}: {value!r} is not one of {list(shape.enum)}")
-        if "max" in meta and len(value) > meta["max"]:
-            problems.append(f"{path}: {len(value)} characters, at most {meta['max']}")
-    elif kind in ("integer", "long", "float", "double") and isinstance(value, (int, float)):
-        if "max" in meta and value > meta["max"]:
-            problems.append(f"{path}: {value} is above the maximum {meta['max']}")
-        if isinstance(value, float) and math.isnan(value):
-            problems.append(f"{path}: NaN is not a number the service accepts")
-    return problems
