@@ -26,6 +26,7 @@ import time
 from typing import Any
 
 from labkit.errors import LabKitError
+from labkit.iam import service_trust_policy
 
 _PIPELINE_CALLS = (
     "create_pipeline",
@@ -277,15 +278,9 @@ def scheduler_role_arn(lab: Any, pipeline_name: str) -> str:
     """
     iam = lab.client("iam")
     name = lab.resource_name("pipeline-scheduler")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": ["scheduler.amazonaws.com", "events.amazonaws.com"]},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": lab.account_id}},
-        }],
-    }
+    trust = service_trust_policy(
+        "scheduler.amazonaws.com", "events.amazonaws.com", source_account=lab.account_id
+    )
     policy = {
         "Version": "2012-10-17",
         "Statement": [{

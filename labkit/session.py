@@ -181,14 +181,9 @@ class Lab:
         if self.is_local:
             iam = self.client("iam")
             name = "mlecourse-sagemaker-execution"
-            trust = {
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sagemaker.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }],
-            }
+            from labkit.iam import service_trust_policy
+
+            trust = service_trust_policy("sagemaker.amazonaws.com")
             try:
                 return str(iam.get_role(RoleName=name)["Role"]["Arn"])
             except iam.exceptions.NoSuchEntityException:

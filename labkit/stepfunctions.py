@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from labkit.errors import LabKitError
+from labkit.iam import service_trust_policy
 
 TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 """Execution statuses that end an execution."""
@@ -41,14 +42,7 @@ EXPRESS_PRICE_PER_MILLION_REQUESTS = 1.00
 EXPRESS_PRICE_PER_GB_SECOND = 0.00001667
 """USD per GB-second of Express duration, first pricing tier (us-east-1, 2026)."""
 
-_STATES_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Service": "states.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-    }],
-}
+_STATES_TRUST = service_trust_policy("states.amazonaws.com")
 
 
 # --------------------------------------------------------------------------- deploy

@@ -283,3 +283,19 @@ def test_delete_role_is_idempotent(lab):
     assert iamlab.delete_role(iam, "r") is False
     with pytest.raises(ClientError):
         iamlab.delete_role(iam, "r", missing_ok=False)
+
+
+def test_service_trust_policy():
+    from labkit.iam import service_trust_policy
+
+    one = service_trust_policy("sagemaker.amazonaws.com")
+    assert one["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert "Condition" not in one["Statement"][0]
+    two = service_trust_policy("scheduler.amazonaws.com", "events.amazonaws.com",
+                               source_account="123456789012")
+    assert two["Statement"][0]["Principal"]["Service"] == [
+        "scheduler.amazonaws.com", "events.amazonaws.com"]
+    assert two["Statement"][0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"}}
+    with pytest.raises(LabKitError, match="principals"):
+        service_trust_policy("sagemaker")
