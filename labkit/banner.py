@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import platform
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from labkit.session import Lab
-
 TESTED_ON = {
     "python": "3.11",
     "sagemaker": "3.27.0",
@@ -45,16 +40,16 @@ def version_drift() -> dict[str, tuple[str, str]]:
     return drift
 
 
-def print_banner(lab: Lab) -> None:
+def print_banner(name: str, backend: str, region: str, account_id: str) -> None:
     """Print where the lab runs, so nobody is surprised by a bill or by a fake account."""
-    print(f"Lab {lab.name} · backend: {lab.backend.value} · region {lab.region}")
-    if lab.is_local:
+    print(f"Lab {name} · backend: {backend} · region {region}")
+    if backend == "local":
         print(f"AWS APIs: moto {package_version('moto')} in this process, "
-              f"fake account {lab.account_id}")
+              f"fake account {account_id}")
         print("Nothing leaves this machine.")
     else:
-        print(f"REAL account {lab.account_id}: what this lab creates is billed,")
-        print(f"tagged course=mle-on-aws, lab={lab.name}; run the cleanup cell.")
+        print(f"REAL account {account_id}: what this lab creates is billed,")
+        print(f"tagged course=mle-on-aws, lab={name}; run the cleanup cell.")
     found = installed_versions()
     print("versions: " + ", ".join(f"{k} {v}" for k, v in found.items()))
     for name, (tested, have) in version_drift().items():

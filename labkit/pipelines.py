@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 from labkit.errors import LabKitError
-from labkit.iam import service_trust_policy
+from labkit.roles import service_trust_policy
 
 _PIPELINE_CALLS = (
     "create_pipeline",

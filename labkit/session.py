@@ -25,8 +25,10 @@ from typing import Any
 import boto3
 
 from labkit import guard
+from labkit.banner import print_banner
 from labkit.backend import Backend, current_backend, current_region
 from labkit.errors import LabKitError
+from labkit.roles import service_trust_policy
 
 COURSE_TAG = "mle-on-aws"
 """Value of the ``course`` tag on everything a lab creates (cleanup finds it by this tag)."""
@@ -181,8 +183,6 @@ class Lab:
         if self.is_local:
             iam = self.client("iam")
             name = "mlecourse-sagemaker-execution"
-            from labkit.iam import service_trust_policy
-
             trust = service_trust_policy("sagemaker.amazonaws.com")
             try:
                 return str(iam.get_role(RoleName=name)["Role"]["Arn"])
@@ -357,9 +357,7 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
         lab._containers_before = container_ids()
     _active = lab
     if not quiet:
-        from labkit.banner import print_banner
-
-        print_banner(lab)
+        print_banner(lab.name, lab.backend.value, lab.region, lab.account_id)
     return lab
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from labkit.errors import LabKitError
-from labkit.iam import service_trust_policy
+from labkit.roles import service_trust_policy
 
 TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 """Execution statuses that end an execution."""

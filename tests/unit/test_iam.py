@@ -286,7 +286,7 @@ def test_delete_role_is_idempotent(lab):
 
 
 def test_service_trust_policy():
-    from labkit.iam import service_trust_policy
+    from labkit.roles import service_trust_policy
 
     one = service_trust_policy("sagemaker.amazonaws.com")
     assert one["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
