@@ -1,25 +1,222 @@
-"""Session-wide safety net: remove every container a test or lab started, even on failure.
+"""Test-session plumbing for the whole suite.
 
-A hook rather than a fixture, so that it also covers nbval's notebook items.
+* **Isolation.** Every test runs on the ``local`` backend with a work folder of its own,
+  whatever the environment says: no test can reach a learner's account or files.
+* **Labs run twice in one kernel, under nbval.** Each lab notebook is collected as nbval
+  cells, all of them twice in a row (``run 1 · cell 3`` …, ``run 2 · cell 3`` …), in one
+  kernel: what a learner does with "Run all" twice. A failing cell is reported with its run
+  and number. The first run's outputs are written to ``_build/executed/`` so that the book
+  test renders them instead of executing every lab again.
+* **No litter.** One temporary folder holds everything the run writes (pytest's ``tmp_path``,
+  the labs' work folders, SageMaker local mode's compose folders); it is removed at the end,
+  with every container, network and volume the run started.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import nbformat
 import pytest
+from nbval.plugin import IPyNbCell, IPyNbFile
 
 from labkit.docker import container_ids, remove_containers_since
+from labkit.paths import LABS_DIR, REPO_ROOT
 
-_containers_before: set[str] = set()
+EXECUTED_DIR = REPO_ROOT / "_build" / "executed"
+"""Where each lab's executed notebook (first run's outputs) is written for the book test."""
+
+_run_root: Path | None = None
+_docker_before: dict[str, set[str]] = {}
+
+
+# ---------------------------------------------------------------- session set-up and clean-up
+def _docker_names(kind: str) -> set[str]:
+    """Names of Docker networks or volumes, or an empty set when there is no engine."""
+    try:
+        out = subprocess.run(["docker", kind, "ls", "-q"], capture_output=True, text=True,
+                             timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    return set(out.split())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    global _run_root
+    _run_root = Path(tempfile.mkdtemp(prefix="mle-course-tests-"))
+    os.environ["TMPDIR"] = str(_run_root)  # kernels and local mode inherit it
+    tempfile.tempdir = None
+    os.environ["COURSE_BACKEND"] = "local"
+    os.environ["COURSE_WORKDIR"] = str(_run_root / "work")
+    if not config.option.basetemp:
+        config.option.basetemp = str(_run_root / "pytest")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    _containers_before.update(container_ids())
+    _docker_before["containers"] = container_ids()
+    _docker_before["network"] = _docker_names("network")
+    _docker_before["volume"] = _docker_names("volume")
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    # The book test renders the labs executed in this session: it runs last.
+    items.sort(key=lambda item: item.get_closest_marker("book") is not None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    # Only sessions that ran Docker tests or labs sweep (a unit-test run leaves others alone).
-    if any(
-        item.get_closest_marker("docker") or str(item.fspath).endswith(".ipynb")
+    ran_docker = any(
+        item.get_closest_marker("docker") or isinstance(item, LabCell)
         for item in session.items
-    ):
-        remove_containers_since(_containers_before)
+    )
+    if ran_docker:
+        remove_containers_since(_docker_before.get("containers", set()))
+        for kind in ("network", "volume"):
+            for name in sorted(_docker_names(kind) - _docker_before.get(kind, set())):
+                subprocess.run(["docker", kind, "rm", name], capture_output=True,
+                               timeout=60, check=False)
+    if _run_root is not None:
+        shutil.rmtree(_run_root, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def course_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every test: local backend, its own work folder; a learner's settings never apply."""
+    monkeypatch.setenv("COURSE_BACKEND", "local")
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path / "course-work"))
+
+
+# ---------------------------------------------------------------- labs under nbval, twice
+def is_lab(path: Path) -> bool:
+    return (path.suffix == ".ipynb" and LABS_DIR in path.parents
+            and ".ipynb_checkpoints" not in path.parts)
+
+
+def source_digest(notebook: Any) -> str:
+    """A hash of a notebook's cell sources: an executed copy is current when it matches."""
+    text = "\x00".join(cell.source for cell in notebook.cells)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def uses_docker(notebook: Any) -> bool:
+    return any("docker=True" in c.source for c in notebook.cells if c.cell_type == "code")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if is_lab(file_path):
+        return LabNotebook.from_parent(parent, path=file_path)
+    return None
+
+
+class LabCell(IPyNbCell):
+    """One code cell of one run; nbval executes it and checks it raised nothing."""
+
+    def __init__(self, name: str, parent: LabNotebook, cell_num: int, cell: Any,
+                 options: dict[str, Any], run: int) -> None:
+        super().__init__(name, parent, cell_num, cell, options)
+        self.run = run
+        self.seconds = 0.0
+        self.passed = False
+
+    def runtest(self) -> None:
+        started = time.perf_counter()
+        try:
+            super().runtest()
+            self.passed = True
+        finally:
+            self.seconds = time.perf_counter() - started
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        rel = self.path.relative_to(REPO_ROOT)
+        return self.path, 0, f"{rel}::run {self.run}::cell {self.cell_num}"
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        return f"run {self.run} of {self.path.name}, code cell {self.cell_num}\n" + str(
+            super().repr_failure(excinfo))
+
+
+class LabNotebook(IPyNbFile):
+    """A lab: its code cells, twice, in one kernel started on the local backend."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.compare_outputs = False  # the labs' asserts are the checks, not stored outputs
+        self.cells: list[LabCell] = []
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        self.nb = nbformat.read(str(self.path), as_version=4)
+        marks = [pytest.mark.docker] if uses_docker(self.nb) else []
+        for run in (1, 2):
+            number = 0
+            for cell in self.nb.cells:
+                if cell.cell_type != "code":
+                    continue
+                item = LabCell.from_parent(
+                    self, name=f"run {run} · cell {number}", cell_num=number, cell=cell,
+                    options=defaultdict(bool, check=False), run=run)
+                for mark in marks:
+                    item.add_marker(mark)
+                self.cells.append(item)
+                yield item
+                number += 1
+
+    def setup(self) -> None:
+        if uses_docker(self.nb):
+            from labkit.docker import docker_status
+
+            if not docker_status().ok:
+                pytest.skip("this lab needs a Docker engine")
+        assert _run_root is not None
+        work = _run_root / "labs" / self.path.stem
+        saved = {k: os.environ.get(k) for k in ("COURSE_BACKEND", "COURSE_WORKDIR")}
+        os.environ.update({"COURSE_BACKEND": "local", "COURSE_WORKDIR": str(work)})
+        try:
+            super().setup()  # starts the kernel, which inherits this environment
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def teardown(self) -> None:
+        super().teardown()
+        if self.cells and all(cell.passed for cell in self.cells):
+            self.write_executed()
+
+    def write_executed(self) -> None:
+        """Save the first run's outputs and timings for the book test and the benchmark."""
+        nb = nbformat.read(str(self.path), as_version=4)
+        first = [c for c in self.cells if c.run == 1]
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        for count, (cell, item) in enumerate(zip(code, first, strict=True), start=1):
+            cell.execution_count = count
+            outputs = []
+            for out in item.test_outputs or []:
+                out = nbformat.from_dict(dict(out))
+                if "execution_count" in out:
+                    out["execution_count"] = count
+                outputs.append(out)
+            cell.outputs = outputs
+        runs = {run: sum(c.seconds for c in self.cells if c.run == run) for run in (1, 2)}
+        nb.metadata["labkit"] = {
+            "source_sha256": source_digest(nb),
+            "run_seconds": [round(runs[1], 2), round(runs[2], 2)],
+            "first_cells_seconds": round(sum(c.seconds for c in first[:2]), 2),
+            "executed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        target = EXECUTED_DIR / self.path.relative_to(REPO_ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(target)
