@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ import pytest
 from nbval.plugin import IPyNbCell, IPyNbFile
 
 from labkit.docker import container_ids, remove_containers_since
+from labkit.notebooks import source_digest
 from labkit.paths import LABS_DIR, REPO_ROOT
 
 EXECUTED_DIR = REPO_ROOT / "_build" / "executed"
@@ -100,12 +100,6 @@ def course_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def is_lab(path: Path) -> bool:
     return (path.suffix == ".ipynb" and LABS_DIR in path.parents
             and ".ipynb_checkpoints" not in path.parts)
-
-
-def source_digest(notebook: Any) -> str:
-    """A hash of a notebook's cell sources: an executed copy is current when it matches."""
-    text = "\x00".join(cell.source for cell in notebook.cells)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def uses_docker(notebook: Any) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from labkit.errors import LabKitError
 
@@ -45,3 +47,15 @@ def strip_outputs(notebook: Path) -> bool:
         tmp.replace(notebook)
         return True
     return False
+
+
+def source_digest(notebook: Any) -> str:
+    """A hash of a notebook's cell sources (an nbformat node or the JSON as a dict).
+
+    An executed copy of a lab is current when its digest equals the stored notebook's.
+    """
+    sources = []
+    for cell in notebook["cells"]:
+        source = cell["source"]
+        sources.append("".join(source) if isinstance(source, list) else source)
+    return hashlib.sha256("\x00".join(sources).encode("utf-8")).hexdigest()
