@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "doctor":
             for name, value in installed_versions().items():
                 print(f"{name:10} {value}")
-            for name, (tested, have) in version_drift().items():
+            for name, (tested, have) in version_drift().items():  # notes and failures
                 print(f"note: tested with {name} {tested}, you have {have}")
             status = docker_status()
             print(f"docker     {status.engine_version or 'missing'}")
