@@ -1,12 +1,15 @@
-# Two commands on a fresh machine (given Python 3.10+ and a Docker engine):
-#   make site   builds the HTML book into _build/html (executing every lab)
-#   make test   runs the unit tests, every lab under nbval, and the book build
+# Two commands on a fresh machine (given Python 3.11+ and a Docker engine):
+#   make site   builds the HTML book into _build/html (executing the labs that changed)
+#   make test   runs the unit tests, every lab twice under nbval, and the book build
+# Also: make lab (JupyterLab on the labs), make bench (times per lab, make test, make site),
+#       make test-python PY=python3.12 (the labs that need no Docker, on another Python).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+KIT_HASH := _build/.kit-hash
 
-.PHONY: site test clean-site
+.PHONY: site test lab bench test-python clean-site
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +17,32 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+# The execution cache is keyed on each notebook's code; a change to the kit or to the pinned
+# requirements changes what every lab runs, so it empties the cache first.
 site: $(STAMP)
+	@mkdir -p _build
+	@new=$$(cat requirements.txt $$(find labkit -name '*.py' | sort) | sha256sum | cut -c1-16); \
+	if [ "$$(cat $(KIT_HASH) 2>/dev/null)" != "$$new" ]; then \
+		echo "labkit or requirements changed: every lab runs again"; \
+		rm -rf _build/.jupyter_cache; echo "$$new" > $(KIT_HASH); fi
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab labs/00-getting-started/00-check-environment.ipynb
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py
+
+# The labs that need no Docker, once, on another Python (CI: SageMaker Studio's 3.12).
+OTHER := .venv-$(notdir $(PY))
+test-python:
+	test -x $(OTHER)/bin/python || $(PY) -m venv $(OTHER)
+	$(OTHER)/bin/pip install --quiet -r requirements.txt
+	COURSE_LAB_RUNS=1 $(OTHER)/bin/python -m pytest -m "not docker and not book" \
+		tests/unit/test_banner.py labs
 
 clean-site:
 	rm -rf _build

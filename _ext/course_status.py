@@ -4,7 +4,7 @@ facts-checked date, for the book's status page.
 A lab's run comes from myst-nb's execution data when the book executed it (``make site``),
 or from the ``labkit`` metadata the test suite writes into the executed notebooks it hands
 to the book (``make test``): run time of the first run, of the second run in the same
-kernel, and of the first two cells (kernel start-up and imports).
+kernel, and of the first code cell (imports and start_lab).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def _lab_row(app: Sphinx, fromdoc: str, docname: str) -> list[nodes.Node | str]:
     link = _link(app, fromdoc, docname, path.stem)
     if meta:
         first, second = meta["run_seconds"]
-        start = meta["first_cells_seconds"]
+        start = meta["startup_seconds"]
         return [link, "passed, twice in one kernel (make test)", f"{first:.1f}",
                 f"{second:.1f}", f"{start:.1f} ({100 * start / first:.0f} %)"]
     data: Any = app.env.metadata.get(docname, {})
@@ -102,7 +102,7 @@ class CourseStatusTransform(SphinxPostTransform):
                 labs = sorted(d for d in self.env.found_docs if d.startswith("labs/"))
                 node.replace_self(_table(
                     ["Lab", "Result", "First run (s)", "Second run (s)",
-                     "First two cells (s)"],
+                     "Start-up: first cell (s)"],
                     [_lab_row(app, fromdoc, d) for d in labs],
                 ))
                 continue

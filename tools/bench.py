@@ -1,0 +1,63 @@
+"""Benchmark: how long `make test` and `make site` take, and each lab's execution time.
+
+    python tools/bench.py            # time make test, then make site twice (cold-ish, no change)
+    python tools/bench.py --table    # only the per-lab table from the last test run
+
+Per lab it prints the first and second run in one kernel (from the metadata the test suite
+writes into _build/executed/) and the share of the first run spent in its first code cell
+(imports and start_lab). A benchmark prints numbers; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXECUTED = ROOT / "_build" / "executed"
+
+
+def timed(command: list[str]) -> tuple[float, int]:
+    started = time.perf_counter()
+    code = subprocess.run(command, cwd=ROOT, check=False).returncode
+    return time.perf_counter() - started, code
+
+
+def lab_table() -> list[str]:
+    rows = ["| lab | first run (s) | second run (s) | start-up, first cell (s) | share |",
+            "|:--|--:|--:|--:|--:|"]
+    total = 0.0
+    for path in sorted(EXECUTED.rglob("*.ipynb")):
+        meta = json.loads(path.read_text(encoding="utf-8"))["metadata"].get("labkit")
+        if not meta:
+            continue
+        first, second = meta["run_seconds"]
+        start = meta["startup_seconds"]
+        total += first + second
+        rows.append(f"| {path.stem} | {first:.1f} | {second:.1f} | {start:.1f} "
+                    f"| {100 * start / first:.0f} % |")
+    rows.append(f"| **all labs, both runs** | | | | {total:.0f} s |")
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", action="store_true", help="only print the per-lab table")
+    args = parser.parse_args()
+    lines = []
+    if not args.table:
+        for label, command in [("make test", ["make", "test"]),
+                               ("make site (first)", ["make", "site"]),
+                               ("make site (nothing changed)", ["make", "site"])]:
+            seconds, code = timed(command)
+            lines.append(f"{label:30} {seconds / 60:5.1f} min ({seconds:.0f} s), exit {code}")
+    print("\n".join(lines + [""] + lab_table()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
