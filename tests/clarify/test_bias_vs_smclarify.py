@@ -1,4 +1,5 @@
-"""labkit.clarify's bias metrics against AWS's own open-source implementation (smclarify).
+"""Lab 16b's bias metrics (its #@save cells) against AWS's own open-source implementation,
+smclarify.
 
 smclarify is what the Clarify container runs for bias metrics. Its report treats numeric
 facet or label columns as continuous, so the inputs are cast to ``category`` first (see
@@ -15,9 +16,12 @@ import pytest
 from smclarify.bias import report
 from smclarify.bias.metrics import pretraining
 
-from labkit import clarify
+from labkit import lessons
+from labkit.standins.adult import load_adult
 
 TOL = 1e-9
+METRICS = ["CI", "DPL", "KL", "JS", "KS"]
+bias = lessons.load("16b-clarify-dpl-bias")
 
 
 def smclarify_pretraining(df: pd.DataFrame, label: str, label_values: list, facet: str,
@@ -29,7 +33,7 @@ def smclarify_pretraining(df: pd.DataFrame, label: str, label_values: list, face
         report.FacetColumn(facet, facet_values),
         report.LabelColumn(label, cat[label], label_values),
         report.StageType.PRE_TRAINING,
-        metrics=list(clarify.PRETRAINING_METRICS),
+        metrics=METRICS,
     )
     assert len(out) == 1, out
     return {m["name"]: m["value"] for m in out[0]["metrics"]}
@@ -51,7 +55,7 @@ def smclarify_direct(df: pd.DataFrame, label: str, label_values: list, facet: st
 
 
 def ours(df, label, label_values, facet, facet_values):
-    return clarify.pretraining_report(
+    return bias.pretraining_report(
         df, label=label, label_values=label_values, facet=facet, facet_values=facet_values
     )
 
@@ -64,7 +68,7 @@ def assert_close(a: dict[str, float], b: dict[str, float]) -> None:
 
 @pytest.fixture(scope="module")
 def adult() -> pd.DataFrame:
-    return clarify.load_adult()
+    return load_adult()
 
 
 @pytest.mark.parametrize(
@@ -88,10 +92,10 @@ def test_lab_dpl_value(adult):
     male = adult[adult.sex == "Male"]
     qd = (female.income == ">50K").mean()
     qa = (male.income == ">50K").mean()
-    got = clarify.dpl(adult, label="income", label_values=">50K", facet="sex",
-                      facet_values="Female")
+    got = bias.dpl(adult, label="income", label_values=">50K", facet="sex",
+                   facet_values="Female")
     assert got == pytest.approx(qa - qd, abs=TOL)
-    assert 0.15 < got < 0.22  # women are about 18 points less often labelled >50K
+    assert got == pytest.approx(0.183552, abs=1e-6)  # chapter 16 quotes about +0.18
 
 
 def table(rows: list[tuple[str, int, int]]) -> pd.DataFrame:
@@ -165,6 +169,6 @@ def test_dppl_matches_smclarify_posttraining():
                        "yhat": rng.integers(0, 2, 300)})
     d = df.group == "d"
     expected = posttraining.DPPL(df.group, d, df.yhat == 1)
-    got = clarify.dppl(df, predicted_label="yhat", label_values=1, facet="group",
-                       facet_values="d")
+    # DPPL is DPL computed on the predicted label column
+    got = bias.dpl(df, label="yhat", label_values=1, facet="group", facet_values="d")
     assert abs(got - expected) <= TOL
