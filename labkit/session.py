@@ -36,6 +36,9 @@ COURSE_TAG = "mle-on-aws"
 LOCAL_ACCOUNT_ID = "123456789012"
 """The account id moto uses for the default fake credentials."""
 
+SCRATCH_MARK = ".labkit-scratch"
+"""File that marks a lab's scratch folder as labkit's (only such a folder is emptied)."""
+
 _LAB_NAME = re.compile(r"^[0-9]{2}[a-z]?-[a-z0-9]+(-[a-z0-9]+)*$")
 
 # Environment the local backend sets (fake credentials, no metadata service, no shared files).
@@ -307,9 +310,17 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
     backend = current_backend()
     region = current_region()
     workdir = _workdir_root() / name
-    # A fresh scratch folder per run, so a re-run never sees the last run's files.
+    # A fresh scratch folder per run, so a re-run never sees the last run's files; only a
+    # folder labkit made (it carries the mark) is ever emptied.
+    if workdir.is_dir() and any(workdir.iterdir()) and not (workdir / SCRATCH_MARK).exists():
+        raise LabKitError(
+            f"The lab's scratch folder {workdir} holds files labkit did not put there.",
+            "move them elsewhere (labkit empties this folder each time the lab starts), or "
+            "set COURSE_WORKDIR to another folder.",
+        )
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / SCRATCH_MARK).write_text("labkit empties this folder when the lab starts\n")
 
     saved: dict[str, str | None] = {}
     mock = None

@@ -61,7 +61,7 @@ def test_lab_calls_stay_in_process(monkeypatch, tmp_path):
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", recording_connect)
-    lab = labkit.start_lab("00-offline-test", quiet=True)
+    lab = labkit.start_lab("98-offline-test", quiet=True)
     try:
         assert lab.region == "eu-west-1"
         bucket = lab.bucket()

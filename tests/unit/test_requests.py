@@ -37,7 +37,7 @@ def test_unknown_operation_or_service_says_what_to_check():
 
 def test_recorder_keeps_requests_and_blocks_what_it_is_told(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
-    with labkit.lab_context("00-unit-test") as lab:
+    with labkit.lab_context("98-unit-test") as lab:
         recorder = RequestRecorder.attach(lab.boto_session, "sqs")
         sqs = lab.client("sqs")
         sqs.create_queue(QueueName="kept")

@@ -13,7 +13,7 @@ from labkit.session import _strip_empty_dicts, empty_and_delete_bucket
 def lab(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
     monkeypatch.delenv("COURSE_BACKEND", raising=False)
-    with labkit.lab_context("00-unit-test") as lab:
+    with labkit.lab_context("98-unit-test") as lab:
         yield lab
 
 
@@ -31,7 +31,7 @@ def test_cleanup_restores_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
     monkeypatch.setenv("AWS_PROFILE", "my-real-profile")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALLOOKINGKEY00")
-    lab = labkit.start_lab("00-unit-test", quiet=True)
+    lab = labkit.start_lab("98-unit-test", quiet=True)
     assert "AWS_PROFILE" not in os.environ
     lab.cleanup(verbose=False)
     assert os.environ["AWS_PROFILE"] == "my-real-profile"
@@ -45,14 +45,14 @@ def test_cleanup_restores_the_environment(monkeypatch, tmp_path):
 
 def test_bucket_is_tagged_and_deleted_at_cleanup(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
-    lab = labkit.start_lab("00-unit-test", quiet=True)
+    lab = labkit.start_lab("98-unit-test", quiet=True)
     name = lab.bucket("data")
     assert lab.bucket("data") == name  # idempotent
     s3 = lab.client("s3")
     s3.put_object(Bucket=name, Key="a/b.txt", Body=b"x")
     tags = s3.get_bucket_tagging(Bucket=name)["TagSet"]
     assert {"Key": "course", "Value": "mle-on-aws"} in tags
-    assert {"Key": "lab", "Value": "00-unit-test"} in tags
+    assert {"Key": "lab", "Value": "98-unit-test"} in tags
     lab.on_cleanup("check the bucket is gone afterwards", lambda: None)
     # Look at the bucket list from inside the mock, just before it stops.
     seen = []
@@ -75,9 +75,9 @@ def test_cleanup_keeps_going_and_reports_problems(lab, capsys):
 
 def test_starting_again_cleans_up_the_previous_lab(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
-    first = labkit.start_lab("00-unit-test", quiet=True)
+    first = labkit.start_lab("98-unit-test", quiet=True)
     first.bucket()
-    second = labkit.start_lab("00-unit-test", quiet=True)
+    second = labkit.start_lab("98-unit-test", quiet=True)
     try:
         assert first.closed and not second.closed
         assert labkit.active_lab() is second
@@ -89,10 +89,10 @@ def test_starting_again_cleans_up_the_previous_lab(monkeypatch, tmp_path):
 
 def test_workdir_is_fresh_on_each_start(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
-    lab = labkit.start_lab("00-unit-test", quiet=True)
+    lab = labkit.start_lab("98-unit-test", quiet=True)
     (lab.workdir / "stale.txt").write_text("from the last run")
     lab.cleanup(verbose=False)
-    lab = labkit.start_lab("00-unit-test", quiet=True)
+    lab = labkit.start_lab("98-unit-test", quiet=True)
     assert not (lab.workdir / "stale.txt").exists()
     lab.cleanup(verbose=False)
 
@@ -104,12 +104,12 @@ def test_lab_names_are_checked(bad):
 
 
 def test_resource_names(lab):
-    assert lab.resource_name("data") == "mlecourse-00-data"
+    assert lab.resource_name("data") == "mlecourse-98-data"
     with pytest.raises(LabKitError, match="lower-case"):
         lab.resource_name("Data_1")
     with pytest.raises(LabKitError, match="longer than"):
         lab.resource_name("x" * 70)
-    assert lab.tag_dict == {"course": "mle-on-aws", "lab": "00-unit-test"}
+    assert lab.tag_dict == {"course": "mle-on-aws", "lab": "98-unit-test"}
 
 
 def test_instance_type_and_role(lab):
@@ -145,7 +145,7 @@ def test_aws_backend_without_credentials_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_BACKEND", "aws")
     monkeypatch.setattr("labkit.session.boto3.Session", NoCredentials)
     with pytest.raises(LabKitError, match="no working AWS credentials") as info:
-        labkit.start_lab("00-unit-test", quiet=True)
+        labkit.start_lab("98-unit-test", quiet=True)
     assert "unset COURSE_BACKEND" in str(info.value)
 
 
@@ -202,17 +202,39 @@ def test_aws_backend_prints_the_real_account_first_and_names_by_account(monkeypa
     monkeypatch.setenv("COURSE_BACKEND", "aws")
     monkeypatch.setenv("COURSE_REGION", "eu-west-1")
     monkeypatch.setattr("labkit.session.boto3.Session", FakeSession)
-    lab = labkit.start_lab("00-unit-test")
+    lab = labkit.start_lab("98-unit-test")
     try:
         out = capsys.readouterr().out
         assert "backend: aws" in out and "REAL account 210987654321" in out
         assert calls == ["sts:GetCallerIdentity"]
         assert not guard.installed()
-        assert lab.resource_name("data") == "mlecourse-00-data-210987654321-eu-west-1"
+        assert lab.resource_name("data") == "mlecourse-98-data-210987654321-eu-west-1"
         assert lab.instance_type("ml.m5.large") == "ml.m5.large"
         with pytest.raises(LabKitError, match="local' backend only"):
             lab.moto_server_url()
         monkeypatch.setenv("COURSE_SAGEMAKER_ROLE_ARN", "arn:aws:iam::210987654321:role/sm")
         assert lab.execution_role_arn() == "arn:aws:iam::210987654321:role/sm"
+    finally:
+        lab.cleanup(verbose=False)
+
+
+def test_start_lab_never_empties_a_folder_it_did_not_make(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    mine = tmp_path / "98-unit-test" / "notes.txt"
+    mine.parent.mkdir()
+    mine.write_text("a learner's notes")
+    with pytest.raises(labkit.LabKitError, match="did not put there"):
+        labkit.start_lab("98-unit-test", quiet=True)
+    assert mine.read_text() == "a learner's notes"
+
+
+def test_start_lab_empties_its_own_scratch_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    lab = labkit.start_lab("98-unit-test", quiet=True)
+    (lab.workdir / "left-over.csv").write_text("x")
+    lab.cleanup(verbose=False)
+    lab = labkit.start_lab("98-unit-test", quiet=True)
+    try:
+        assert not (lab.workdir / "left-over.csv").exists()
     finally:
         lab.cleanup(verbose=False)

@@ -10,7 +10,7 @@ from labkit.sweep import delete_course_resources, find_course_resources, kind_an
 @pytest.fixture
 def lab(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
-    with labkit.lab_context("99-clean-up") as lab:
+    with labkit.lab_context("98-unit-test") as lab:
         yield lab
 
 
