@@ -1,136 +1,104 @@
-"""labkit.autoscaling: request builders and the target-tracking simulator."""
+"""Lab 07: the scheduled-action reader (#@save) and the target-tracking stand-in.
 
-from __future__ import annotations
+The simulator traces below are worked by hand from the rules in its docstring (and the
+AWS behaviour they model), not computed with the simulator's own helpers.
+"""
 
-import boto3
 import numpy as np
 import pytest
-from botocore.validate import ParamValidator
 
-from labkit.autoscaling import (
-    CapacityChange,
-    promotion_trace,
-    scheduled_action_request,
-    simulate,
-    target_tracking_request,
-    variant_resource_id,
+from labkit import lessons
+from labkit.standins.autoscaling import CapacityChange, promotion_trace, simulate
+
+lab07 = lessons.load("07-endpoint-autoscaling")
+
+FAST = dict(  # one-datapoint alarms and a one-minute start-up keep the traces short
+    target_per_instance=100,
+    instance_capacity_rpm=200,
+    min_capacity=1,
+    max_capacity=30,
+    warmup_min=1,
+    scale_out_datapoints=1,
+    scale_in_datapoints=1,
 )
-from labkit.errors import LabKitError
-
-KW = {
-    "target_per_instance": 100,
-    "instance_capacity_rpm": 150,
-    "min_capacity": 1,
-    "max_capacity": 20,
-    "warmup_min": 5,
-}
 
 
-def aas_shape(operation: str):
-    client = boto3.client(
-        "application-autoscaling",
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
-    return client.meta.service_model.operation_model(operation).input_shape
+def test_capacity_change_reads_the_request_that_was_sent():
+    request = {
+        "ScheduledActionName": "promo-warm-up",
+        "Schedule": "at(2026-12-04T09:35:00)",
+        "ScalableTargetAction": {"MinCapacity": 16},
+    }
+    assert lab07.capacity_change(request) == CapacityChange(575, 16, None)
+    with pytest.raises(ValueError):
+        lab07.capacity_change({**request, "Schedule": "cron(35 9 ? * FRI *)"})
 
 
-def test_requests_match_the_api_model() -> None:
-    rid = variant_resource_id("my-endpoint")
-    assert rid == "endpoint/my-endpoint/variant/AllTraffic"
-    tt = target_tracking_request(rid, "tt", 70)
-    report = ParamValidator().validate(tt, aas_shape("PutScalingPolicy"))
-    assert not report.has_errors(), report.generate_report()
-    sa = scheduled_action_request(
-        rid, "promo", "at(2026-12-01T08:30:00)", min_capacity=8, timezone="Europe/Berlin"
-    )
-    assert sa["ScalableTargetAction"] == {"MinCapacity": 8}
-    report = ParamValidator().validate(sa, aas_shape("PutScheduledAction"))
-    assert not report.has_errors(), report.generate_report()
+def test_scale_in_waits_for_its_cooldown():
+    # t0: 400 on 1 instance -> scale out to 4 (in service at t1)
+    # t2: 250 on 4 (62.5 < 90) -> scale in to ceil(2.5) = 3; last scale-in at t2
+    # t3..t6: 100 on 3 (33 < 90) wants 1, but (t - 2) * 60 < 300 s: blocked
+    # t7: 300 s after t2 -> scale in to 1
+    demand = [400, 400, 250, 100, 100, 100, 100, 100, 100]
+    sim = simulate(np.array(demand, float), scale_in_cooldown_s=300, **FAST)
+    assert sim.desired.tolist() == [4, 4, 3, 3, 3, 3, 3, 1, 1]
+    assert sim.in_service.tolist() == [1, 4, 3, 3, 3, 3, 3, 1, 1]
+    no_cooldown = simulate(np.array(demand, float), scale_in_cooldown_s=0, **FAST)
+    assert no_cooldown.desired.tolist() == [4, 4, 3, 1, 1, 1, 1, 1, 1]
 
 
-def test_request_builders_refuse_nonsense() -> None:
-    with pytest.raises(LabKitError):
-        variant_resource_id("a/b")
-    with pytest.raises(LabKitError):
-        target_tracking_request("endpoint/e/variant/v", "tt", 0)
-    with pytest.raises(LabKitError):
-        scheduled_action_request("endpoint/e/variant/v", "x", "at(2026-12-01)")
-    with pytest.raises(LabKitError):
-        scheduled_action_request("endpoint/e/variant/v", "x", "tomorrow", min_capacity=1)
+def test_no_scale_in_at_95_percent_of_target_but_at_85():
+    # Min 20 holds 20 instances; at t1 the minimum drops to 1.
+    # 1900/min on 20 = 95 per instance: above 90 % of 100, so no scale-in,
+    # although ceil(1900 / 100) = 19 would be fewer instances.
+    start = [CapacityChange(0, min_capacity=20), CapacityChange(1, min_capacity=1)]
+    busy = simulate(np.full(20, 1900.0), scheduled=start, **{**FAST, "warmup_min": 0})
+    assert busy.desired.tolist() == [20] * 20
+    # 1700/min on 20 = 85 < 90: one datapoint is enough here -> ceil(17) at t1
+    calm = simulate(np.full(20, 1700.0), scheduled=start, **{**FAST, "warmup_min": 0})
+    assert calm.desired.tolist() == [20] + [17] * 19
 
 
-def step(n=60, at=10, low=50.0, high=1000.0) -> np.ndarray:
-    d = np.full(n, low)
-    d[at:] = high
-    return d
+def test_scale_out_needs_consecutive_datapoints_and_warm_up():
+    # target 100, 3 datapoints, 8-minute start-up: 300/min from t0 on 1 instance
+    demand = np.full(15, 300.0)
+    sim = simulate(demand, **{**FAST, "scale_out_datapoints": 3, "warmup_min": 8})
+    # breaching at t0, t1, t2 -> desired 3 at t2; in service at t2 + 8 = t10
+    assert sim.desired.tolist() == [1, 1] + [3] * 13
+    assert sim.in_service.tolist() == [1] * 10 + [3] * 5
+    # overloaded while 1 instance (200/min) serves 300/min: t0..t9
+    assert sim.overloaded_minutes == 10
+    assert sim.dropped_requests == 10 * 100
+    assert sim.instance_minutes == 2 * 1 + 13 * 3
 
 
-def test_scale_out_waits_for_datapoints_and_warmup() -> None:
-    sim = simulate(step(), **KW)
-    # metric > target at minutes 10, 11, 12 -> scale out at 12; InService at 17
-    assert sim.events[0] == (12, "scale out 1 -> 10")
-    assert sim.in_service[16] == 1 and sim.in_service[17] == 10
-    assert sim.overloaded_minutes == 7  # minutes 10..16
-    assert sim.dropped_requests == pytest.approx(7 * (1000 - 150))
+def test_scheduled_minimum_raises_at_once_and_max_cancels_starting_instances():
+    plan = [CapacityChange(2, min_capacity=5), CapacityChange(4, max_capacity=2)]
+    sim = simulate(np.zeros(8), scheduled=plan, **{**FAST, "warmup_min": 3})
+    # t2: desired 5 (4 starting, due t5); t4: max 2 cancels 3 of the starting ones
+    assert sim.desired.tolist() == [1, 1, 5, 5, 2, 2, 2, 2]
+    assert sim.in_service.tolist() == [1, 1, 1, 1, 1, 2, 2, 2]
+    assert sim.min_capacity.tolist() == [1, 1, 5, 5, 5, 5, 5, 5]
 
 
-def test_scheduled_minimum_prevents_the_overload() -> None:
-    early = (CapacityChange(minute=2, min_capacity=10, name="promo"),)
-    sim = simulate(step(), scheduled=early, **KW)
-    assert sim.in_service[7] == 10 and sim.overloaded_minutes == 0
-    assert sim.min_capacity[1] == 1 and sim.min_capacity[2] == 10
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError):
+        simulate(np.zeros(3), **{**FAST, "target_per_instance": 300})
+    with pytest.raises(ValueError):
+        simulate(np.zeros(3), **{**FAST, "min_capacity": 0})
 
 
-def test_target_tracking_still_scales_above_the_scheduled_minimum() -> None:
-    early = (CapacityChange(minute=2, min_capacity=5, name="promo"),)
-    sim = simulate(step(high=1500), scheduled=early, **KW)
-    assert sim.desired.max() == 15  # ceil(1500 / 100), above the scheduled min of 5
-
-
-def test_max_capacity_caps_and_a_lower_max_removes_instances() -> None:
-    sim = simulate(step(high=5000), **KW)
-    assert sim.desired.max() == 20
-    cut = (CapacityChange(minute=40, max_capacity=4),)
-    sim = simulate(step(high=5000), scheduled=cut, **KW)
-    assert sim.desired[40] == 4 and sim.in_service[40] == 4
-
-
-def test_scale_in_needs_15_low_minutes_and_respects_cooldown() -> None:
-    d = np.concatenate([np.full(30, 1000.0), np.full(60, 50.0)])
-    sim = simulate(d, **KW)
-    scale_ins = [(t, e) for t, e in sim.events if e.startswith("scale in")]
-    # low from minute 30; the 15th low datapoint is minute 44
-    assert scale_ins[0] == (44, "scale in 10 -> 1")
-    no_in = simulate(d, disable_scale_in=True, **KW)
-    assert no_in.desired[-1] == 10
-
-
-def test_invalid_settings_fail_clearly() -> None:
-    with pytest.raises(LabKitError):
-        simulate(step(), **{**KW, "target_per_instance": 200})
-    with pytest.raises(LabKitError):
-        simulate(step(), **{**KW, "min_capacity": 0})
-
-
-def test_promotion_trace_has_the_spike_where_asked() -> None:
-    d = promotion_trace(promo_start=600, promo_rpm=3000, base_rpm=100, seed=1)
-    assert len(d) == 1440 and d[650] > 2500 and d[500] < 300
-    assert np.array_equal(
-        d, promotion_trace(promo_start=600, promo_rpm=3000, base_rpm=100, seed=1)
-    )
-
-
-def test_capacity_change_reads_the_request_that_was_sent() -> None:
-    from labkit.autoscaling import capacity_change
-
-    req = scheduled_action_request(
-        "endpoint/e/variant/v", "promo", "at(2026-12-04T09:35:00)", min_capacity=16
-    )
-    assert capacity_change(req) == CapacityChange(575, 16, None, "promo")
-    weekly = scheduled_action_request(
-        "endpoint/e/variant/v", "weekly", "cron(35 9 ? * FRI *)", min_capacity=16
-    )
-    with pytest.raises(LabKitError):
-        capacity_change(weekly)
+def test_promotion_trace_shape():
+    quiet = promotion_trace(promo_rpm=0, seed=1)
+    busy = promotion_trace(promo_start=600, promo_rpm=3200, seed=1)
+    assert busy.shape == quiet.shape == (1440,)
+    # the daily curve 400 x (1 - 0.5 cos(...)) averages 400 over a day
+    assert quiet.mean() == pytest.approx(400, rel=0.01)
+    # lowest at minute 240 (200), highest at minute 960 (600)
+    assert quiet[230:250].mean() == pytest.approx(200, rel=0.05)
+    assert quiet[950:970].mean() == pytest.approx(600, rel=0.05)
+    # the promotion adds 3,200 from its third minute until 30 minutes before its end
+    extra = busy[602:690] - quiet[602:690]
+    assert extra.mean() == pytest.approx(3200, rel=0.02)
+    assert busy[599] - quiet[599] == pytest.approx(0, abs=120)
+    assert np.abs(busy[721:] - quiet[721:]).max() < 120  # noise only after the end
