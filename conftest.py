@@ -70,8 +70,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
-    # The book test renders the labs executed in this session: it runs last.
-    items.sort(key=lambda item: item.get_closest_marker("book") is not None)
+    # The book test renders the labs executed in this session, and the browser test reads
+    # the site the book test built: they run last, in that order.
+    items.sort(key=lambda item: (item.get_closest_marker("book") is not None,
+                                 "test_browser" in item.nodeid))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -1,0 +1,171 @@
+"""The built site as a reader sees it, in a real browser (the OS's headless Chromium).
+
+The book test builds the site into ``_build/test-site``; this test serves it on 127.0.0.1,
+opens every page and fails when a page requests anything outside the site, shows math made
+from text that is not a formula (a price), shows raw TeX delimiters, lacks a figure its lab
+drew, has an image without alt text, links to a page that does not exist, or logs a browser
+console error. A few full-page screenshots are kept in ``_build/site-screenshots`` for a
+person to look at.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+from labkit.paths import REPO_ROOT
+
+SITE = REPO_ROOT / "_build" / "test-site"
+SCREENSHOTS = REPO_ROOT / "_build" / "site-screenshots"
+EXECUTED = REPO_ROOT / "_build" / "executed"
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ("intro.html", "labs/00-getting-started/00-check-environment.html",
+         "chapters/03-responsible-and-generative-ai/16-clarify.html", "mock-exam.html")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+# Prose inside a formula: three words in a row, or a price at the start ("0.03 — one job").
+PROSE_IN_MATH = re.compile(r"(?<!\\)\b[A-Za-z]{3,}\s+[A-Za-z]{3,}\s+[A-Za-z]{3,}\b|^\s*\d+\.\d\d\b")
+TEXT_COMMANDS = re.compile(r"\\(?:text|mathrm|textrm|operatorname|mbox)\{[^}]*\}")
+
+# What the page's visible text may not contain: TeX that MathJax did not typeset.
+RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$")
+
+VISIBLE_TEXT = """() => {
+  const root = document.querySelector('main') || document.body;
+  const clone = root.cloneNode(true);
+  clone.querySelectorAll('pre, code, script, style, mjx-container, .highlight')
+       .forEach(n => n.remove());
+  return clone.innerText;
+}"""
+
+
+def _pages() -> list[str]:
+    if not SITE.exists():
+        return []
+    return sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html")
+                  if not p.relative_to(SITE).parts[0].startswith(("_", "genindex", "search")))
+
+
+@pytest.fixture(scope="module")
+def site_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    book_ran = any(item.get_closest_marker("book") and "test_book" in item.nodeid
+                   for item in request.session.items)
+    if not SITE.exists():
+        if book_ran:
+            pytest.fail("the book test ran but left no site in _build/test-site")
+        pytest.skip("no built site: run the book test (tests/test_book.py) first")
+    if not CHROMIUM.exists():
+        pytest.fail("no Chromium at /usr/bin/chromium: apt-get install chromium (.ci/run does)")
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser(site_url: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as play:
+        chromium = play.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def figures_drawn(page: str) -> int:
+    """How many images the lab behind ``page`` drew in its executed run."""
+    notebook = EXECUTED / page.replace(".html", ".ipynb")
+    if not notebook.exists():
+        return 0
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return sum("image/png" in out.get("data", {})
+               for cell in cells if cell["cell_type"] == "code" for out in cell["outputs"])
+
+
+def test_the_checks_catch_what_they_look_for():
+    # The detectors themselves, on the defects the site once had.
+    assert PROSE_IN_MATH.search("0.03 — one Clarify processing job … locally ")
+    assert not PROSE_IN_MATH.search(TEXT_COMMANDS.sub("", r"q_a - q_d = \text{one two three}"))
+    assert not PROSE_IN_MATH.search(r"\mathrm{DPL} = q_a - q_d")
+    assert RAW_TEX.search(r"the formula \(q_a - q_d\) shown raw")
+    assert not RAW_TEX.search("costs US$5 to $10")
+
+
+def check_page(page: str, browser, site_url: str) -> list[str]:
+    """Everything a reader would notice on ``page``, as a list of problems."""
+    problems: list[str] = []
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.on("request", lambda r: None if r.url.startswith((site_url, "data:", "blob:"))
+           else problems.append(f"requested outside the site: {r.url}"))
+    tab.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+           if m.type == "error" else None)
+    tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    tab.goto(urljoin(site_url, page), wait_until="networkidle")
+    tab.wait_for_function("() => !window.MathJax || !MathJax.startup || "
+                          "MathJax.startup.promise.then(() => true)", timeout=20000)
+    html = (SITE / page).read_text(encoding="utf-8")
+    for formula in re.findall(r'<span class="math notranslate nohighlight">\\\((.*?)\\\)</span>',
+                              html, re.S):
+        if PROSE_IN_MATH.search(TEXT_COMMANDS.sub("", formula)):
+            problems.append(f"text rendered as math: {formula[:80]!r}")
+    raw = RAW_TEX.search(tab.evaluate(VISIBLE_TEXT))
+    if raw:
+        problems.append(f"raw TeX delimiters visible: {raw.group(0)!r}")
+    images = tab.eval_on_selector_all(
+        "main img", "els => els.map(e => [e.getAttribute('src'), e.getAttribute('alt'), "
+        "e.naturalWidth])")
+    for src, alt, width in images:
+        name = Path(urlparse(src or "").path).name
+        if not alt or not alt.strip() or alt.strip() in (src, name) or "_images/" in alt:
+            problems.append(f"image without alt text: {src}")
+        if not width:
+            problems.append(f"image that does not load: {src}")
+    drawn = figures_drawn(page)
+    if drawn and len(images) < drawn:
+        problems.append(f"the lab drew {drawn} figures, the page shows {len(images)}")
+    root = urlparse(site_url).path
+    for link in tab.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
+        if link.startswith(site_url):
+            target = urlparse(link).path[len(root):] or "index.html"
+            if not (SITE / target).exists() and not (SITE / target / "index.html").exists():
+                problems.append(f"broken link to {target}")
+    if page in SHOTS:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(SCREENSHOTS / (page.replace("/", "__") + ".png")),
+                       full_page=True)
+    context.close()
+    return problems
+
+
+@pytest.mark.book
+def test_every_page_as_a_reader_sees_it(browser, site_url: str) -> None:
+    pages = _pages()
+    assert "intro.html" in pages and any(p.startswith("labs/") for p in pages), pages
+    found = {page: check_page(page, browser, site_url) for page in pages}
+    report = [f"{page}: {problem}" for page, problems in found.items() for problem in problems]
+    print(f"checked {len(pages)} pages")
+    assert not report, "\n".join(report)
