@@ -79,10 +79,14 @@ def test_chapter_has_decision_lab_questions_and_aws_links(chapter):
         re.findall(r"^:::+\{exercise\}", text, re.M)
     ), "every question has an explained answer"
     titles = re.findall(r"^:::+\{exercise\}(.*)\n(?::\w+:.*\n)*", text, re.M)
-    numbered = re.findall(r"^:::+\{exercise\} Question (\d+)\n(?::\w+:.*\n)*?:nonumber:", text, re.M)
+    numbered = re.findall(
+        r"^:::+\{exercise\} Question (\d+) · Task [1-4]\.[1-3]\n(?::\w+:.*\n)*?:nonumber:",
+        text, re.M)
     assert [int(n) for n in numbered] == list(range(1, len(titles) + 1)), (
-        "number questions per chapter: python tools/number_questions.py " + chapter.name
+        "title every question 'Question N · Task D.T', numbered per chapter, with :nonumber:"
     )
+    assert re.search(r"^\*Facts checked against AWS documentation on \d{4}-\d{2}-\d{2}\.\*$",
+                     text.rstrip().splitlines()[-1]), "end with the facts-checked line"
     assert "docs.aws.amazon.com" in text, "link AWS's documentation"
     assert re.search(r"^## .*(Choos|Decid|When to)", text, re.M), "a section on the decision"
 
