@@ -1,4 +1,5 @@
-"""Unit tests of labkit.stepfunctions: timeline from history, waits, cost arithmetic."""
+"""Lab 03's cost formulas (its #@save cell), the timeline stand-in, and the kit's Step
+Functions plumbing (role, deploy, wait) on moto."""
 
 import datetime as dt
 import json
@@ -6,19 +7,20 @@ import json
 import matplotlib
 
 matplotlib.use("Agg")
-import pytest
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
 
-import labkit
-from labkit.errors import LabKitError
-from labkit.stepfunctions import (
-    deploy_state_machine,
-    express_cost,
+import labkit  # noqa: E402
+from labkit.errors import LabKitError  # noqa: E402
+from labkit.lessons import load  # noqa: E402
+from labkit.standins.timeline import (  # noqa: E402
     execution_timeline,
     history_timeline,
     plot_timeline,
-    standard_cost,
+)
+from labkit.stepfunctions import (  # noqa: E402
+    deploy_state_machine,
     states_role,
-    states_visited,
     wait_for_execution,
 )
 
@@ -44,54 +46,68 @@ def test_timeline_pairs_visits_including_loops_and_fail():
         _ev(9, 5.5, "FailStateEntered", "Stop"), _ev(10, 6, "ExecutionFailed"),
     ]
     tl = history_timeline(events)
-    assert states_visited(tl) == ["Poll", "Describe", "Poll", "Stop"]
+    assert list(tl["state"]) == ["Poll", "Describe", "Poll", "Stop"]
+    assert list(tl["type"]) == ["Wait", "Task", "Wait", "Fail"]
     assert list(tl["duration_s"]) == [2.0, 1.5, 2.0, 0.5]
     assert list(tl["task_failures"]) == [0, 1, 0, 0]
     assert tl["failures_s"].iloc[1] == [2.5]
-    assert tl.attrs["outcome"] == "FAILED" and tl.attrs["total_s"] == 6.0
-    assert tl.attrs["transitions"] == 4
-    ax = plot_timeline(tl)
-    assert len(ax.get_yticklabels()) == 4
+    assert tl.attrs == {"outcome": "FAILED", "total_s": 6.0, "transitions": 4}
+    _, ax = plt.subplots()
+    plot_timeline(tl, ax=ax)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "Poll (Wait)", "Describe (Task)", "Poll (Wait)", "Stop (Fail)"]
+    plt.close("all")
     with pytest.raises(LabKitError):
         history_timeline([])
 
 
-def test_cost_arithmetic():
-    # 1 million executions of 10 transitions: 10 M transitions x $0.025 / 1000 = $250
-    assert standard_cost(1_000_000, 10) == pytest.approx(250.0)
-    assert standard_cost(100, 10, free_transitions=4000) == 0.0
-    # 1 M executions, 250 ms -> billed 300 ms, 64 MB: $1 + 1e6 * 0.3 * 0.0625 * 0.00001667
-    assert express_cost(1_000_000, 250, 64) == pytest.approx(1.0 + 0.3125625, rel=1e-6)
-    # 65 MB is billed as 128 MB
-    assert express_cost(1, 100, 65) == pytest.approx(express_cost(1, 100, 128))
-    with pytest.raises(LabKitError):
-        standard_cost(-1, 1)
+def test_cost_formulas_match_hand_worked_numbers():
+    lesson = load("03-step-functions")
+    # 1 million executions of 10 transitions: 10 M x 0.025 / 1000 = 250
+    assert lesson.standard_cost(1_000_000, 10) == pytest.approx(250.0)
+    assert lesson.standard_cost(1_000, 95) == pytest.approx(2.375)
+    assert lesson.standard_cost(100, 10, free_transitions=4000) == 0.0
+    assert lesson.standard_cost(500, 10, free_transitions=4000) == pytest.approx(0.025)
+    # 1 M executions, 250 ms -> billed 300 ms, 64 MB: 1 + 1e6 x 0.3 x 0.0625 x 0.00001667
+    assert lesson.express_cost(1_000_000, 250, 64) == pytest.approx(1.3125625, rel=1e-9)
+    # 65 MB is billed as 128 MB; 100 ms stays 100 ms
+    assert lesson.express_cost(1, 100, 65) == pytest.approx(
+        1e-6 + 0.1 * 0.125 * 0.00001667, rel=1e-9)
 
 
 @pytest.fixture
 def lab(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
-    monkeypatch.delenv("COURSE_BACKEND", raising=False)
-    with labkit.lab_context("03-unit-sfn") as lab:
+    monkeypatch.setenv("COURSE_BACKEND", "local")
+    with labkit.lab_context("98-unit-test") as lab:
         yield lab
 
 
-def test_moto_runs_a_wait_choice_machine_and_the_timeline_reads_it(lab):
+DEFINITION = {
+    "StartAt": "Wait",
+    "States": {
+        "Wait": {"Type": "Wait", "SecondsPath": "$.wait", "Next": "Check"},
+        "Check": {"Type": "Choice",
+                  "Choices": [{"Variable": "$.ok", "BooleanEquals": True, "Next": "Yes"}],
+                  "Default": "No"},
+        "Yes": {"Type": "Succeed"},
+        "No": {"Type": "Fail", "Error": "NotOk"},
+    },
+}
+
+
+def test_deploy_run_read_and_clean_up(lab):
+    left = {}  # cleanup runs last-registered first, so this runs after every deletion
+    lab.on_cleanup("look", lambda: left.update(
+        machines=lab.client("stepfunctions").list_state_machines()["stateMachines"],
+        roles=[r["RoleName"] for r in lab.client("iam").list_roles()["Roles"]]))
     role = states_role(lab, "unit", [{"Effect": "Allow", "Action": "sagemaker:*",
                                       "Resource": "*"}])
-    definition = {
-        "StartAt": "Wait",
-        "States": {
-            "Wait": {"Type": "Wait", "SecondsPath": "$.wait", "Next": "Check"},
-            "Check": {"Type": "Choice",
-                      "Choices": [{"Variable": "$.ok", "BooleanEquals": True, "Next": "Yes"}],
-                      "Default": "No"},
-            "Yes": {"Type": "Succeed"},
-            "No": {"Type": "Fail", "Error": "NotOk"},
-        },
-    }
-    arn = deploy_state_machine(lab, "unit-machine", definition, role)
-    assert deploy_state_machine(lab, "unit-machine", definition, role) == arn  # update path
+    iam = lab.client("iam")
+    trust = iam.get_role(RoleName=role.rsplit("/", 1)[1])["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "states.amazonaws.com"}
+    arn = deploy_state_machine(lab, "unit-machine", DEFINITION, role)
+    assert deploy_state_machine(lab, "unit-machine", DEFINITION, role) == arn  # update path
     sfn = lab.client("stepfunctions")
     ok = sfn.start_execution(stateMachineArn=arn, name="ok",
                              input=json.dumps({"wait": 0, "ok": True}))
@@ -101,8 +117,16 @@ def test_moto_runs_a_wait_choice_machine_and_the_timeline_reads_it(lab):
     desc = wait_for_execution(sfn, bad["executionArn"])
     assert desc["status"] == "FAILED" and desc["error"] == "NotOk"
     tl = execution_timeline(sfn, bad["executionArn"])
-    assert states_visited(tl) == ["Wait", "Check", "No"]
-    assert tl.attrs["outcome"] == "FAILED"
+    assert list(tl["state"]) == ["Wait", "Check", "No"] and tl.attrs["outcome"] == "FAILED"
+    assert lab.cleanup(verbose=False) == []
+    assert left["machines"] == [] and role.rsplit("/", 1)[1] not in left["roles"]
+
+
+def test_a_failed_create_still_leaves_nothing(lab):
+    with pytest.raises(Exception):
+        deploy_state_machine(lab, "broken", {"StartAt": "Nowhere", "States": {}},
+                             "not-an-arn", propagation_timeout_s=0)
+    assert lab.cleanup(verbose=False) == []  # the registered deletion finds nothing
 
 
 def test_wait_times_out_with_a_clear_error(lab):
