@@ -1,102 +1,88 @@
-"""Unit tests of labkit.experiments: the run store, lineage and the SageMaker mirror."""
+"""Lab 11 runs on MLflow: what the lab relies on in the pinned MLflow, checked offline.
 
-import hashlib
-from datetime import UTC, datetime
+The course no longer has a tracker of its own (``labkit.experiments`` is gone); these tests
+pin down the MLflow behaviour the notebook's cells and prose depend on, with values worked
+out by hand, in a scratch folder.
+"""
+
+from __future__ import annotations
+
+import json
 
 import pytest
 
-import labkit
-from labkit.errors import LabKitError
-from labkit.experiments import (
-    RunStore,
-    SageMakerMirror,
-    metric_batches,
-    sha256_file,
-    trial_component_params,
-)
+from labkit.lessons import notebook_path
+from labkit.requests import request_problems
+
+mlflow = pytest.importorskip("mlflow")
 
 
-def _run(store, tmp_path, name, losses, lr=0.1):
-    data = tmp_path / "data.csv"
-    if not data.exists():
-        data.write_text("a,b\n1,2\n")
-    run = store.start(name, {"lr": lr, "kind": "gb"})
-    run.log_input("train", data)
-    for step, loss in enumerate(losses, start=1):
-        run.log_metric("loss", loss, step)
-    out = tmp_path / f"{name}.bin"
-    out.write_bytes(name.encode())
-    run.log_output("model", out)
-    store.finish(run)
-    return run
+def test_telemetry_switch_exists_in_the_pinned_mlflow(monkeypatch):
+    """The lab sets MLFLOW_DISABLE_TELEMETRY; a renamed variable would silently re-enable it."""
+    from mlflow.telemetry import utils
+
+    monkeypatch.setattr(utils, "_IS_IN_CI_ENV_OR_TESTING", False)
+    monkeypatch.setattr(utils, "_IS_MLFLOW_DEV_VERSION", False)
+    monkeypatch.delenv("DO_NOT_TRACK", raising=False)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "false")
+    assert utils.is_telemetry_disabled() is False
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    assert utils.is_telemetry_disabled() is True
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "false")
+    monkeypatch.setenv("DO_NOT_TRACK", "true")
+    assert utils.is_telemetry_disabled() is True
 
 
-def test_store_round_trips_and_picks_best_by_last_value(tmp_path):
-    store = RunStore(tmp_path / "runs")
-    _run(store, tmp_path, "a", [0.9, 0.1, 0.5])  # best minimum, but last is 0.5
-    _run(store, tmp_path, "b", [0.8, 0.4, 0.3], lr=0.3)
-    assert [r.name for r in store.runs()] == ["a", "b"]
-    assert store.load("a").metrics["loss"] == [(1, 0.9), (2, 0.1), (3, 0.5)]
-    assert store.best("loss").name == "b"
-    assert store.best("loss", higher_is_better=True).name == "a"
-    rows = {r["run"]: r for r in store.table()}
-    assert rows["b"]["lr"] == 0.3 and rows["b"]["loss"] == 0.3
+def test_search_runs_keeps_the_last_step_and_params_as_text(tmp_path, monkeypatch):
+    """What the lab's comparison cell says: last value per metric, parameters as strings."""
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    from mlflow.entities import Metric
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/unit.db")
+    try:
+        experiment = mlflow.create_experiment(
+            "98-unit-test", artifact_location=(tmp_path / "a").as_uri()
+        )
+        with mlflow.start_run(experiment_id=experiment) as run:
+            mlflow.log_params({"learning_rate": 0.1, "max_depth": 2})
+            # logged out of order on purpose: the "last" value is the one at the top step
+            values = [(3, 0.30), (1, 0.50), (2, 0.20)]
+            mlflow.MlflowClient().log_batch(
+                run.info.run_id, metrics=[Metric("loss", v, 0, s) for s, v in values]
+            )
+        runs = mlflow.search_runs(experiment_ids=[experiment])
+        assert len(runs) == 1
+        assert runs.loc[0, "metrics.loss"] == pytest.approx(0.30)
+        assert runs.loc[0, "params.learning_rate"] == "0.1"
+        history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "loss")
+        assert sorted((m.step, m.value) for m in history) == sorted(values)
+    finally:
+        mlflow.set_tracking_uri("")
 
 
-def test_lineage_hashes_are_the_file_hashes(tmp_path):
-    store = RunStore(tmp_path / "runs")
-    run = _run(store, tmp_path, "a", [0.5])
-    lin = store.load("a").lineage()
-    assert lin["inputs"]["train"] == sha256_file(tmp_path / "data.csv")
-    assert lin["outputs"]["model"] == sha256_file(tmp_path / "a.bin")
-    assert lin["params"] == run.params
-    assert lin["inputs"]["train"] == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+def test_lab_shows_the_tracking_calls_and_classic_requests():
+    """Issue 10/13: the tracking calls are in the notebook's cells, not in the kit."""
+    cells = json.loads(notebook_path("11-experiments").read_text(encoding="utf-8"))["cells"]
+    source = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    for call in ("mlflow.set_tracking_uri", "mlflow.start_run", "mlflow.log_params",
+                 "log_batch", "mlflow.sklearn.log_model", "mlflow.search_runs",
+                 "get_metric_history", "mlflow.register_model",
+                 "set_registered_model_alias", "create_mlflow_tracking_server",
+                 "delete_mlflow_tracking_server", '"CreateExperiment"', '"CreateTrial"',
+                 '"CreateTrialComponent"', "lab.cleanup()"):
+        assert call in source, call
+    assert "labkit.experiments" not in source
+    # the deletion is registered before the create call
+    assert source.index("delete_mlflow_tracking_server") < source.index(
+        "create_mlflow_tracking_server(")
 
 
-def test_store_refuses_bad_input(tmp_path):
-    store = RunStore(tmp_path / "runs")
-    _run(store, tmp_path, "a", [0.5])
-    with pytest.raises(LabKitError, match="already exists"):
-        store.start("a", {})
-    with pytest.raises(LabKitError, match="not a valid run name"):
-        store.start("bad name", {})
-    run = store.start("c", {})
-    run.log_metric("loss", 1.0, 1)
-    with pytest.raises(LabKitError, match="step 1 after step 1"):
-        run.log_metric("loss", 0.5, 1)
-    with pytest.raises(LabKitError, match="finite"):
-        run.log_metric("loss", float("nan"), 2)
-    with pytest.raises(LabKitError, match="no metric"):
-        run.last("acc")
-    with pytest.raises(LabKitError, match="No run named"):
-        store.load("zzz")
-
-
-def test_params_and_metric_batches_shapes(tmp_path):
-    assert trial_component_params({"lr": 0.1, "depth": 2, "kind": "gb", "flag": True}) == {
-        "lr": {"NumberValue": 0.1}, "depth": {"NumberValue": 2.0},
-        "kind": {"StringValue": "gb"}, "flag": {"StringValue": "True"}}
-    store = RunStore(tmp_path / "runs")
-    run = _run(store, tmp_path, "a", [float(i) for i in range(23)])
-    batches = list(metric_batches(run, datetime(2026, 1, 1, tzinfo=UTC)))
-    assert [len(b) for b in batches] == [10, 10, 3]
-    assert batches[2][-1]["Step"] == 23 and batches[2][-1]["Value"] == 22.0
-
-
-def test_mirror_records_components_and_metrics_in_moto(tmp_path):
-    store = RunStore(tmp_path / "runs")
-    run = _run(store, tmp_path, "a", [0.9, 0.2, 0.4])
-    with labkit.lab_context("11-unit-experiments") as lab:
-        sm = lab.client("sagemaker")
-        mirror = SageMakerMirror(sm, lab.client("sagemaker-metrics"), "exp", "trial")
-        name = mirror.record(run, prefix="t-")
-        listed = sm.list_trial_components(TrialName="trial")["TrialComponentSummaries"]
-        assert [c["TrialComponentName"] for c in listed] == ["t-a"]
-        tc = sm.describe_trial_component(TrialComponentName=name)
-        assert tc["Parameters"]["lr"] == {"NumberValue": 0.1}
-        assert tc["OutputArtifacts"]["model"]["Value"].endswith(run.outputs[0].sha256)
-        loss = tc["Metrics"][0]
-        assert (loss["Last"], loss["Min"], loss["Count"]) == (0.4, 0.2, 3)
-        mirror.delete()
-        assert sm.list_trial_components()["TrialComponentSummaries"] == []
-        assert sm.list_experiments()["ExperimentSummaries"] == []
+def test_classic_trial_component_status_is_an_enum():
+    """The lab's 'broken request' cell: hand-picked valid and invalid statuses."""
+    base = {"TrialComponentName": "gb-lr0p1-d2"}
+    for status in ("InProgress", "Completed", "Failed", "Stopping", "Stopped"):
+        assert request_problems("sagemaker", "CreateTrialComponent",
+                                {**base, "Status": {"PrimaryStatus": status}}) == []
+    problems = request_problems("sagemaker", "CreateTrialComponent",
+                                {**base, "Status": {"PrimaryStatus": "Done"}})
+    assert len(problems) == 1 and "Done" in problems[0]
