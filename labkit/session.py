@@ -36,6 +36,11 @@ COURSE_TAG = "mle-on-aws"
 LOCAL_ACCOUNT_ID = "123456789012"
 """The account id moto uses for the default fake credentials."""
 
+LOCAL_MODE_REFUSES = ("/root", "/etc", "/var/lib", "/opt/ml/metadata")
+"""Folders SageMaker local mode refuses to mount, apart from dot-folders in the home folder
+(``~/.aws``, ``~/.ssh`` …) that never hold ``~/.cache`` (the SDK's ``_SENSITIVE_SYSTEM_PATHS``;
+checked against it in the unit tests, without importing the SDK at start-up)."""
+
 SCRATCH_MARK = ".labkit-scratch"
 """File that marks a lab's scratch folder as labkit's (only such a folder is emptied)."""
 
@@ -87,6 +92,7 @@ class Lab:
     _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
     _containers_before: set[str] | None = field(default=None, repr=False)
     _moto_server: Any = field(default=None, repr=False)
+    _snapshot: Any = field(default=None, repr=False)
     closed: bool = False
 
     # ------------------------------------------------------------------ naming and tags
@@ -190,6 +196,7 @@ class Lab:
             try:
                 return str(iam.get_role(RoleName=name)["Role"]["Arn"])
             except iam.exceptions.NoSuchEntityException:
+                self.on_cleanup(f"delete role {name}", lambda: _delete_role(iam, name))
                 role = iam.create_role(
                     RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Tags=self.tags
                 )
@@ -242,6 +249,10 @@ class Lab:
 
         Runs every registered action even when one fails, prints what it did, and returns
         the list of problems (empty when all went well). Safe to call twice.
+
+        On ``local`` it then proves the lab left nothing: every object moto holds in any
+        service that was not there when the lab started is a problem ("left behind: …"),
+        whether or not the lab registered its deletion (see :mod:`labkit.inventory`).
         """
         problems: list[str] = []
         while self._cleanups:
@@ -258,6 +269,10 @@ class Lab:
             removed = remove_containers_since(self._containers_before)
             if verbose and removed:
                 print(f"cleaned: removed {len(removed)} container(s) the lab started")
+        if self._snapshot is not None and not self.closed:
+            from labkit.inventory import leftovers
+
+            problems += leftovers(self._snapshot)
         self._close()
         for problem in problems:
             print(f"cleanup problem: {problem}", file=sys.stderr)
@@ -324,6 +339,7 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
 
     saved: dict[str, str | None] = {}
     mock = None
+    state_at_start = None
     if backend is Backend.LOCAL:
         from moto import mock_aws
 
@@ -337,6 +353,9 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
         guard.install()
         mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         mock.start()
+        from labkit.inventory import snapshot
+
+        state_at_start = snapshot()
         boto_session = boto3.Session(region_name=region)
         _register_moto_shims(boto_session)
         account_id = LOCAL_ACCOUNT_ID
@@ -362,6 +381,7 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
         _mock=mock,
         _saved_env=saved,
     )
+    lab._snapshot = state_at_start
     if docker:
         from labkit.docker import container_ids
 
@@ -378,10 +398,9 @@ def _workdir_root() -> Path:
     override = os.environ.get("COURSE_WORKDIR", "").strip()
     if override:
         return Path(override)
-    from labkit.localmode import is_mountable
-
     default = Path.home() / ".cache" / "mle-course"
-    return default if is_mountable(default) else Path(tempfile.gettempdir()) / "mle-course"
+    refused = str(default.resolve()).startswith(LOCAL_MODE_REFUSES)
+    return Path(tempfile.gettempdir()) / "mle-course" if refused else default
 
 
 def active_lab() -> Lab | None:
@@ -402,6 +421,19 @@ def empty_and_delete_bucket(s3: Any, bucket: str) -> None:
     s3.delete_bucket(Bucket=bucket)
 
 
+def _delete_role(iam: Any, name: str) -> None:
+    """Detach and delete a role's policies, then the role (nothing if it is gone)."""
+    try:
+        iam.get_role(RoleName=name)
+    except iam.exceptions.NoSuchEntityException:
+        return
+    for policy in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+        iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
+    for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=name, PolicyName=policy)
+    iam.delete_role(RoleName=name)
+
+
 def _strip_empty_dicts(parsed: Any, **_: Any) -> None:
     """moto returns ``VpcConfig: {}`` and similar; sagemaker-core's shapes reject them."""
     if isinstance(parsed, dict):
@@ -419,8 +451,40 @@ def _after_sagemaker_call(http_response: Any, parsed: Any, **kwargs: Any) -> Non
     _strip_empty_dicts(parsed)
 
 
+def _moto_model_package_delete(params: Any, model: Any, **_: Any) -> Any:
+    """DeleteModelPackage(Group), which moto 5.2.5 lacks, done on moto's own state.
+
+    Without it a lab could not clean up its model registry on ``local`` (and the leak
+    check in :meth:`Lab.cleanup` would rightly report the group as left behind).
+    """
+    from botocore.awsrequest import AWSResponse
+    from moto.sagemaker.models import sagemaker_backends
+
+    body = json.loads(params.get("body") or b"{}")
+    region = str(params.get("context", {}).get("client_region") or current_region())
+    backend = sagemaker_backends[LOCAL_ACCOUNT_ID][region]
+    status, parsed = 200, {}
+    if model.name == "DeleteModelPackage":
+        name = body["ModelPackageName"]
+        for key, package in list(backend.model_packages.items()):
+            if name in (key, package.model_package_name) or key.endswith("/" + name):
+                del backend.model_packages[key]
+    else:
+        group = body["ModelPackageGroupName"]
+        if any(p.model_package_group_name == group for p in backend.model_packages.values()):
+            status, parsed = 400, {"Error": {"Code": "ConflictException", "Message":
+                                             f"Model package group {group} is not empty."}}
+        else:
+            backend.model_package_groups.pop(group, None)
+    parsed["ResponseMetadata"] = {"HTTPStatusCode": status}
+    return AWSResponse("https://sagemaker.local", status, {}, None), parsed
+
+
 def _register_moto_shims(boto_session: boto3.Session) -> None:
     boto_session._session.register("after-call.sagemaker", _after_sagemaker_call)
+    for operation in ("DeleteModelPackage", "DeleteModelPackageGroup"):
+        boto_session._session.register(f"before-call.sagemaker.{operation}",
+                                       _moto_model_package_delete)
 
 
 @contextlib.contextmanager

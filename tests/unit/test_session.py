@@ -238,3 +238,17 @@ def test_start_lab_empties_its_own_scratch_folder(monkeypatch, tmp_path):
         assert not (lab.workdir / "left-over.csv").exists()
     finally:
         lab.cleanup(verbose=False)
+
+
+def test_local_mode_refusals_match_the_sdk():
+    from pathlib import Path
+
+    from sagemaker.core.common_utils import _SENSITIVE_SYSTEM_PATHS
+
+    from labkit.session import LOCAL_MODE_REFUSES
+
+    home = str(Path.home())
+    for path in map(str, _SENSITIVE_SYSTEM_PATHS):
+        in_home_dot_folder = path.startswith(home + "/.") and not path.startswith(
+            home + "/.cache")
+        assert path in LOCAL_MODE_REFUSES or in_home_dot_folder, path
