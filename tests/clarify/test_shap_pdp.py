@@ -1,10 +1,10 @@
 """Explanations checked against independent computations on the lab's model and data.
 
 * tree SHAP (shap's TreeExplainer, interventional, log-odds) against Shapley values from
-  enumerating all 2^11 coalitions (labkit.clarify.exact_shapley_values, no shap code),
+  enumerating all 2^11 coalitions (lab 16a's #@save exact_shapley_values, no shap code),
   and against shap's own Exact explainer;
 * Kernel SHAP with all coalitions against the same exact values;
-* scikit-learn's partial dependence (brute) against a by-hand average of predictions.
+* scikit-learn's partial dependence (brute) against lab 16a's by-hand average of predictions.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ import shap
 from threadpoolctl import threadpool_limits
 from sklearn.inspection import partial_dependence
 
-from labkit import clarify
+from labkit import lessons
+from labkit.standins import adult as census
+
+explain = lessons.load("16a-clarify-shap-pdp")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -28,9 +31,9 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def fitted():
-    df = clarify.load_adult()
-    X, y, _ = clarify.encode_adult(df)
-    model = clarify.train_adult_model(X, y)
+    df = census.load_adult()
+    X, y, _ = census.encode_adult(df)
+    model = census.train_adult_model(X, y)
     return model, X
 
 
@@ -43,7 +46,7 @@ def test_model_is_useful(fitted):
     model, X = fitted
     from sklearn.metrics import roc_auc_score
 
-    _, y, _ = clarify.encode_adult(clarify.load_adult())
+    _, y, _ = census.encode_adult(census.load_adult())
     assert roc_auc_score(y, model.predict_proba(X)[:, 1]) > 0.85
 
 
@@ -53,7 +56,7 @@ def test_tree_shap_matches_exact_enumeration(fitted):
     rows = X.iloc[[3, 17, 250]]
     tree = shap.TreeExplainer(model, data=background, feature_perturbation="interventional")
     tree_values = tree(rows).values
-    exact, base = clarify.exact_shapley_values(
+    exact, base = explain.exact_shapley_values(
         log_odds(model, X), rows.to_numpy(), background.to_numpy()
     )
     assert np.max(np.abs(tree_values - exact)) < 1e-6
@@ -68,7 +71,7 @@ def test_exact_enumeration_matches_shap_exact_explainer(fitted):
     rows = X.iloc[[5]]
     masker = shap.maskers.Independent(background, max_samples=len(background))
     theirs = shap.explainers.Exact(model.decision_function, masker)(rows).values
-    ours, _ = clarify.exact_shapley_values(
+    ours, _ = explain.exact_shapley_values(
         log_odds(model, X), rows.to_numpy(), background.to_numpy()
     )
     assert np.max(np.abs(theirs - ours)) < 1e-9
@@ -82,7 +85,7 @@ def test_kernel_shap_with_all_coalitions_is_exact(fitted):
     kernel = shap.KernelExplainer(log_odds(model, X), background.to_numpy())
     values = kernel.shap_values(rows.to_numpy(), nsamples=2 ** m + 2 * m, l1_reg=False,
                                 silent=True)
-    exact, _ = clarify.exact_shapley_values(
+    exact, _ = explain.exact_shapley_values(
         log_odds(model, X), rows.to_numpy(), background.to_numpy()
     )
     assert np.max(np.abs(np.asarray(values) - exact)) < 1e-6
@@ -95,7 +98,7 @@ def test_sklearn_pdp_equals_average_of_predictions(fitted, feature):
     result = partial_dependence(model, sample, [feature], kind="both", method="brute",
                                 grid_resolution=15)
     grid = result["grid_values"][0]
-    avg, ice = clarify.partial_dependence_by_hand(
+    avg, ice = explain.partial_dependence_by_hand(
         lambda d: model.predict_proba(d)[:, 1], sample, feature, grid
     )
     assert np.max(np.abs(result["average"][0] - avg)) < 1e-12

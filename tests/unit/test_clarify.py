@@ -153,3 +153,66 @@ def test_missing_adult_file_says_how_to_restore(monkeypatch, tmp_path):
     monkeypatch.setattr(census, "ADULT_CSV", tmp_path / "nope.csv")
     with pytest.raises(LabKitError, match="missing"):
         census.load_adult()
+
+
+# ---------------------------------------------------------------- 16a: Shapley values, PDP
+explain = lessons.load("16a-clarify-shap-pdp")
+
+
+def test_exact_shapley_on_a_linear_model():
+    # For f(x) = w·x with an independent background, phi_i = w_i (x_i − mean(b_i)).
+    rng = np.random.default_rng(0)
+    w = np.array([1.0, -2.0, 0.5])
+    bg = rng.normal(size=(20, 3))
+    x = np.array([[1.0, 2.0, 3.0]])
+    phi, base = explain.exact_shapley_values(lambda X: X @ w, x, bg)
+    assert np.allclose(phi[0], w * (x[0] - bg.mean(axis=0)))
+    assert base == pytest.approx(float((bg @ w).mean()))
+
+
+def test_exact_shapley_interaction_is_split_evenly():
+    # f = x0 * x1, background all zeros, x = (1, 1): each feature gets 1/2.
+    phi, base = explain.exact_shapley_values(
+        lambda X: X[:, 0] * X[:, 1], np.array([[1.0, 1.0]]), np.zeros((1, 2))
+    )
+    assert np.allclose(phi, [[0.5, 0.5]]) and base == 0.0
+
+
+def test_exact_shapley_three_players_by_hand():
+    # f = max(x0, x1) + x2 on background 0, x = (1, 1, 1): v({0}) = v({1}) = v({0,1}) = 1,
+    # so x0 and x1 share the max: 1/2 each; x2 adds 1 on its own.
+    phi, _ = explain.exact_shapley_values(
+        lambda X: np.maximum(X[:, 0], X[:, 1]) + X[:, 2], np.ones((1, 3)), np.zeros((1, 3))
+    )
+    assert np.allclose(phi, [[0.5, 0.5, 1.0]])
+
+
+def test_partial_dependence_by_hand():
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0], "b": [1.0, 1.0, 4.0]})
+    avg, ice = explain.partial_dependence_by_hand(
+        lambda d: d["a"].to_numpy() * d["b"].to_numpy(), X, "a", [0.0, 2.0]
+    )
+    assert ice.tolist() == [[0.0, 2.0], [0.0, 2.0], [0.0, 8.0]]
+    assert np.allclose(avg, [0.0, 2.0 * 2.0])
+    assert X["a"].tolist() == [0.0, 1.0, 2.0]  # the input is not modified
+
+
+def test_explainability_config_equals_the_sdks_own():
+    from sagemaker.core import clarify as sm_clarify
+
+    data = sm_clarify.DataConfig(s3_data_input_path="s3://b/in", s3_output_path="s3://b/o",
+                                 label="income", headers=["age", "sex", "income"],
+                                 dataset_type="text/csv")
+    model = sm_clarify.ModelConfig(model_name="m", instance_type="ml.m5.large",
+                                   instance_count=1, accept_type="text/csv")
+    shap_cfg = sm_clarify.SHAPConfig(baseline=[[35, "F"]], num_samples=64, seed=0)
+    pdp_cfg = sm_clarify.PDPConfig(features=["age"])
+    ours = explain.explainability_analysis_config(data, model, [shap_cfg, pdp_cfg], 0.6)
+    sdk = sm_clarify._AnalysisConfigGenerator.explainability(  # what run_explainability sends
+        data, model, sm_clarify.ModelPredictedLabelConfig(probability_threshold=0.6),
+        [shap_cfg, pdp_cfg],
+    )
+    assert ours == sdk
+    bad = sm_clarify.SHAPConfig(baseline=[[np.int64(35), "F"]])  # numpy numbers: refused
+    with pytest.raises(Exception):
+        explain.explainability_analysis_config(data, model, [bad])
