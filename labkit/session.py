@@ -463,7 +463,7 @@ def _moto_model_package_delete(params: Any, model: Any, **_: Any) -> Any:
     body = json.loads(params.get("body") or b"{}")
     region = str(params.get("context", {}).get("client_region") or current_region())
     backend = sagemaker_backends[LOCAL_ACCOUNT_ID][region]
-    status, parsed = 200, {}
+    status, parsed = 200, dict[str, Any]()
     if model.name == "DeleteModelPackage":
         name = body["ModelPackageName"]
         for key, package in list(backend.model_packages.items()):

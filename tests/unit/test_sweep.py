@@ -3,8 +3,133 @@ import json
 import pytest
 
 import labkit
+from labkit import inventory
 from labkit.errors import LabKitError
-from labkit.sweep import delete_course_resources, find_course_resources, kind_and_name
+from labkit.sweep import (
+    KINDS, ORDER, CourseResource, delete_course_resources, find_course_resources,
+    find_everything, format_table, kind_and_name, table,
+)
+
+
+ROLE_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+    "Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                  "Resource": "*"}]}
+
+
+def leave_everything(lab, prefix="mlecourse-98", tags=None):
+    """Create one of each kind, named ``prefix-…`` and tagged with ``tags`` where possible.
+
+    Returns the kinds created (the sweep's names for them).
+    """
+    tags = tags if tags is not None else lab.tags
+    tag_map = {t["Key"]: t["Value"] for t in tags}
+    kw = {"Tags": tags} if tags else {}
+    acct, region = lab.account_id, lab.region
+    iam = lab.client("iam")
+    role_arn = iam.create_role(RoleName=f"{prefix}-role", AssumeRolePolicyDocument=json.dumps(
+        ROLE_TRUST), **kw)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=f"{prefix}-role", PolicyName="inline",
+                        PolicyDocument=json.dumps(POLICY))
+    policy_arn = iam.create_policy(PolicyName=f"{prefix}-policy",
+                                   PolicyDocument=json.dumps(POLICY), **kw)["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=f"{prefix}-role", PolicyArn=policy_arn)
+    iam.create_user(UserName=f"{prefix}-user", **kw)
+    iam.put_user_policy(UserName=f"{prefix}-user", PolicyName="inline",
+                        PolicyDocument=json.dumps(POLICY))
+    iam.create_access_key(UserName=f"{prefix}-user")
+
+    s3 = lab.client("s3")
+    s3.create_bucket(Bucket=f"{prefix}-bucket")
+    s3.put_object(Bucket=f"{prefix}-bucket", Key="a.csv", Body=b"x")
+    if tags:
+        s3.put_bucket_tagging(Bucket=f"{prefix}-bucket", Tagging={"TagSet": tags})
+    queue_url = lab.client("sqs").create_queue(QueueName=f"{prefix}-queue",
+                                               tags=tag_map)["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:{region}:{acct}:{prefix}-queue"
+    sns = lab.client("sns")
+    topic = sns.create_topic(Name=f"{prefix}-topic", **kw)["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+
+    events = lab.client("events")
+    events.put_rule(Name=f"{prefix}-rule", ScheduleExpression="rate(7 days)", **kw)
+    events.put_targets(Rule=f"{prefix}-rule", Targets=[{"Id": "q", "Arn": queue_arn}])
+    scheduler = lab.client("scheduler")
+    scheduler.create_schedule_group(Name=f"{prefix}-group", **kw)
+    target = {"Arn": queue_arn, "RoleArn": role_arn}
+    for group in ("default", f"{prefix}-group"):
+        scheduler.create_schedule(Name=f"{prefix}-weekly", GroupName=group,
+                                  ScheduleExpression="rate(7 days)",
+                                  FlexibleTimeWindow={"Mode": "OFF"}, Target=target)
+    lab.client("stepfunctions").create_state_machine(
+        name=f"{prefix}-machine", roleArn=role_arn, tags=[
+            {"key": t["Key"], "value": t["Value"]} for t in tags],
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))
+    lab.client("ecr").create_repository(repositoryName=f"{prefix}-repo", tags=tags)
+    lab.client("logs").create_log_group(logGroupName=f"/{prefix}/logs", tags=tag_map)
+
+    sm = lab.client("sagemaker")
+    image = f"{acct}.dkr.ecr.{region}.amazonaws.com/{prefix}-repo:1"
+    sm.create_model(ModelName=f"{prefix}-model", ExecutionRoleArn=role_arn,
+                    PrimaryContainer={"Image": image}, **kw)
+    sm.create_endpoint_config(EndpointConfigName=f"{prefix}-config", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": f"{prefix}-model",
+        "InstanceType": "ml.m5.large", "InitialInstanceCount": 2}], **kw)
+    sm.create_endpoint(EndpointName=f"{prefix}-endpoint", EndpointConfigName=f"{prefix}-config",
+                       **kw)
+    resource_id = f"endpoint/{prefix}-endpoint/variant/AllTraffic"
+    scaling = lab.client("application-autoscaling")
+    dim = "sagemaker:variant:DesiredInstanceCount"
+    scaling.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource_id,
+                                     ScalableDimension=dim, MinCapacity=1, MaxCapacity=2)
+    scaling.put_scaling_policy(
+        PolicyName=f"{prefix}-scaling", ServiceNamespace="sagemaker", ResourceId=resource_id,
+        ScalableDimension=dim, PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={"TargetValue": 70.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}})
+    scaling.put_scheduled_action(
+        ServiceNamespace="sagemaker", ScheduledActionName=f"{prefix}-monday",
+        ResourceId=resource_id, ScalableDimension=dim, Schedule="cron(0 6 ? * MON *)",
+        ScalableTargetAction={"MinCapacity": 2})
+    lab.client("cloudwatch").put_metric_alarm(
+        AlarmName=f"{prefix}-alarm", MetricName="Invocations", Namespace="AWS/SageMaker",
+        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold", **kw)
+    sm.create_model_package_group(ModelPackageGroupName=f"{prefix}-group", **kw)
+    sm.create_model_package(ModelPackageGroupName=f"{prefix}-group", InferenceSpecification={
+        "Containers": [{"Image": image}], "SupportedContentTypes": ["text/csv"],
+        "SupportedResponseMIMETypes": ["text/csv"]})
+    sm.create_model_card(ModelCardName=f"{prefix}-card", ModelCardStatus="Draft",
+                         Content=json.dumps({"model_overview": {}}), **kw)
+    sm.create_experiment(ExperimentName=f"{prefix}-experiment", **kw)
+    sm.create_trial(TrialName=f"{prefix}-trial", ExperimentName=f"{prefix}-experiment", **kw)
+    sm.create_trial_component(TrialComponentName=f"{prefix}-component", **kw)
+    sm.associate_trial_component(TrialComponentName=f"{prefix}-component",
+                                 TrialName=f"{prefix}-trial")
+    sm.create_pipeline(PipelineName=f"{prefix}-pipeline", RoleArn=role_arn,
+                       PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
+                       **kw)
+
+    ec2 = lab.client("ec2")
+    spec = lambda kind: {"TagSpecifications": [{"ResourceType": kind, "Tags": tags}]} if tags else {}  # noqa: E731
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16", **spec("vpc"))["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.8.1.0/24")["Subnet"]["SubnetId"]
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    group = ec2.create_security_group(GroupName=f"{prefix}-sg", Description="d",
+                                      VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+        "UserIdGroupPairs": [{"GroupId": group}]}])
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
+    eip = ec2.allocate_address(Domain="vpc", **spec("elastic-ip"))["AllocationId"]
+    ec2.create_nat_gateway(SubnetId=subnet, AllocationId=eip, **spec("natgateway"))
+    ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{region}.sagemaker.api",
+                            VpcEndpointType="Interface", SubnetIds=[subnet],
+                            SecurityGroupIds=[group])
+    return queue_url
 
 
 @pytest.fixture
@@ -14,58 +139,140 @@ def lab(monkeypatch, tmp_path):
         yield lab
 
 
-def leave_resources_behind(lab, other_lab_tags):
-    """What a lab leaves when its cleanup cell never ran (plus one untagged bystander)."""
-    s3 = lab.client("s3")
-    s3.create_bucket(Bucket="mlecourse-02-left")
-    s3.put_object(Bucket="mlecourse-02-left", Key="a", Body=b"x")
-    s3.put_bucket_tagging(Bucket="mlecourse-02-left", Tagging={"TagSet": other_lab_tags})
-    s3.create_bucket(Bucket="not-the-course")
-    lab.client("sqs").create_queue(QueueName="mlecourse-02-q", tags={t["Key"]: t["Value"] for t in other_lab_tags})
-    iam = lab.client("iam")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    iam.create_role(RoleName="mlecourse-02-role", AssumeRolePolicyDocument=json.dumps(trust), Tags=other_lab_tags)
-    iam.put_role_policy(RoleName="mlecourse-02-role", PolicyName="p", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
-    events = lab.client("events")
-    events.put_rule(Name="mlecourse-02-rule", EventPattern=json.dumps({"source": ["aws.s3"]}), Tags=other_lab_tags)
-    sm = lab.client("sagemaker")
-    sm.create_model(ModelName="mlecourse-02-model", ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
-                    PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"}, Tags=other_lab_tags)
+def other_lab_tags():
+    return [{"Key": "course", "Value": "mle-on-aws"}, {"Key": "lab", "Value": "02-s3-events"}]
 
 
-def test_finds_only_course_resources_and_deletes_them_in_order(lab):
-    tags = [{"Key": "course", "Value": "mle-on-aws"}, {"Key": "lab", "Value": "02-s3-event-notifications"}]
-    leave_resources_behind(lab, tags)
-    found = find_course_resources(lab)
-    kinds = [r.kind for r in found]
-    assert kinds == ["sagemaker:model", "events:rule", "sqs:queue", "s3:bucket", "iam:role"]
-    assert {r.lab for r in found} == {"02-s3-event-notifications"}
-    assert find_course_resources(lab, only_lab="01-other") == []
+def left(lab):
+    return [str(r) for r in inventory.new_resources(lab._snapshot) if not r.is_record]
 
-    dry = delete_course_resources(lab, found)
-    assert [o for _, o in dry] == ["would delete"] * 5
-    assert len(find_course_resources(lab)) == 5  # a dry run changes nothing
 
+def test_the_sweep_finds_and_deletes_every_kind_the_labs_create(lab):
+    leave_everything(lab)
+    found, problems = find_everything(lab)
+    assert problems == []
+    kinds = {r.kind for r in found}
+    jobs = {k.name for k in KINDS if k.name.endswith("-job")}  # only running ones are found
+    untested = {"sagemaker:monitoring-schedule", "sagemaker:mlflow-tracking-server",  # no moto
+                "events:event-bus", "iam:instance-profile", "ec2:network-acl",
+                *(k for k in ORDER if k.endswith("-job-definition"))}
+    assert set(ORDER) - kinds - jobs - untested == set()
+    assert left(lab)
     outcomes = delete_course_resources(lab, found, dry_run=False)
-    assert [o for _, o in outcomes] == ["deleted"] * 5
+    failed = [(r.kind, o) for r, o in outcomes if o not in ("deleted", "released",
+                                                             "already gone")]
+    assert failed == []
+    assert left(lab) == []
     assert find_course_resources(lab) == []
-    assert [b["Name"] for b in lab.client("s3").list_buckets()["Buckets"]] == ["not-the-course"]
+
+
+def test_a_dry_run_changes_nothing_and_shows_lab_age_and_cost(lab):
+    leave_everything(lab)
+    before = left(lab)
+    rows = table(delete_course_resources(lab, find_course_resources(lab)))
+    assert {row["outcome"] for row in rows} == {"would delete"}
+    assert left(lab) == before
+    endpoint = next(row for row in rows if row["kind"] == "sagemaker:endpoint")
+    assert endpoint["per hour"] == "US$0.230/h"  # 2 x ml.m5.large at US$0.115
+    assert endpoint["lab"] == "98-unit-test" or endpoint["lab"].startswith("98")
+    assert endpoint["age"] == "0 min"
+    nat = next(row for row in rows if row["kind"] == "ec2:natgateway")
+    assert nat["per hour"] == "US$0.045/h"
+    assert "sagemaker:endpoint" in format_table(rows)
+
+
+def test_dependents_go_first(lab):
+    """Endpoint before its config before its model; targets and schedules before what they
+    call; VPC children before the VPC; the role after everything that uses it."""
+    leave_everything(lab)
+    calls = []
+    lab.boto_session._session.register(
+        "before-parameter-build", lambda model, **_: calls.append(model.name))
+    delete_course_resources(lab, find_course_resources(lab), dry_run=False)
+
+    def first(op):
+        return calls.index(op)
+    assert first("DeleteEndpoint") < first("DeleteEndpointConfig") < first("DeleteModel")
+    assert first("DeleteSchedule") < first("DeleteScheduleGroup")
+    assert first("RemoveTargets") < first("DeleteRule")
+    assert first("DeleteScheduledAction") < first("DeregisterScalableTarget")
+    assert first("DeleteScalingPolicy") < first("DeregisterScalableTarget")
+    assert first("DeregisterScalableTarget") < first("DeleteEndpoint")
+    assert first("DeleteModelPackage") < first("DeleteModelPackageGroup")
+    assert first("DisassociateTrialComponent") < first("DeleteTrial") < first(
+        "DeleteExperiment")
+    assert first("DeleteNatGateway") < first("ReleaseAddress") < first("DeleteSubnet")
+    assert first("DeleteVpcEndpoints") < first("DeleteSubnet") < first("DeleteVpc")
+    assert first("DetachInternetGateway") < first("DeleteVpc")
+    assert first("DetachRolePolicy") < first("DeleteRole")
+    assert first("DeleteAccessKey") < first("DeleteUser")
+    assert max(first(op) for op in ("DeleteModel", "DeleteStateMachine", "DeletePipeline",
+                                    "DeleteSchedule")) < first("DeleteRole")
+
+
+def test_only_the_course_is_touched(lab):
+    leave_everything(lab, prefix="someone-else", tags=[])
+    bystanders = left(lab)
+    assert find_course_resources(lab) == []
+    lab.client("s3").create_bucket(Bucket="not-the-course")
+    assert left(lab) != bystanders
+    # Wipe the bystanders through moto so the lab's own leak check passes.
+    lab._snapshot = inventory.snapshot()
+
+
+def test_tagged_without_the_prefix_is_found_and_only_lab_narrows(lab):
+    tags = other_lab_tags()
+    sqs = lab.client("sqs")
+    sqs.create_queue(QueueName="queue-of-02", tags={t["Key"]: t["Value"] for t in tags})
+    iam = lab.client("iam")
+    iam.create_role(RoleName="role-of-02", Tags=tags, AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": []}))
+    found = find_course_resources(lab)
+    assert [(r.kind, r.name, r.lab) for r in found] == [
+        ("sqs:queue", "queue-of-02", "02-s3-events"), ("iam:role", "role-of-02", "02-s3-events")]
+    assert find_course_resources(lab, only_lab="01-other") == []
+    assert len(find_course_resources(lab, only_lab="02-s3-events")) == 2
+    delete_course_resources(lab, found, dry_run=False)
+    assert left(lab) == []
 
 
 def test_a_failed_delete_is_reported_and_the_sweep_goes_on(lab):
-    from labkit.sweep import CourseResource
-
-    ghost = CourseResource("arn:aws:sqs:us-east-1:123456789012:mlecourse-gone", "sqs:queue", "mlecourse-gone", None)
-    unknown = CourseResource("arn:aws:lambda:us-east-1:123456789012:function:f", "lambda:function", "f", None)
-    outcomes = dict((r.name, o) for r, o in delete_course_resources(lab, [ghost, unknown], dry_run=False))
-    assert outcomes["mlecourse-gone"].startswith("failed:")
+    ghost = CourseResource("arn:aws:sqs:us-east-1:123456789012:mlecourse-gone", "sqs:queue",
+                           "mlecourse-gone", None, extra={"url": "https://x/123/mlecourse-gone"})
+    unknown = CourseResource("arn:aws:lambda:us-east-1:123456789012:function:f",
+                             "lambda:function", "f", None)
+    role = CourseResource("arn:aws:iam::123456789012:role/mlecourse-98-x", "iam:role",
+                          "mlecourse-98-x", None)
+    outcomes = {r.name: o for r, o in delete_course_resources(
+        lab, [ghost, unknown, role], dry_run=False)}
+    assert outcomes["mlecourse-gone"] in ("already gone",) or outcomes[
+        "mlecourse-gone"].startswith("failed:")
     assert "does not know how to delete lambda:function" in outcomes["f"]
+    assert outcomes["mlecourse-98-x"] == "already gone"
+
+
+def test_running_jobs_are_stopped_not_deleted(lab, monkeypatch):
+    from labkit import sweep
+
+    stopped = []
+    job = CourseResource("arn:x", "sagemaker:training-job", "mlecourse-98-train", None)
+    monkeypatch.setattr(sweep, "_BY_NAME", {**sweep._BY_NAME, "sagemaker:training-job":
+                        sweep.Kind("sagemaker:training-job", lambda f: iter(()),
+                                   lambda lab, r: stopped.append(r.name) or "stopped", ())})
+    assert delete_course_resources(lab, [job])[0][1] == "would stop"
+    assert delete_course_resources(lab, [job], dry_run=False)[0][1] == "stopped"
+    assert stopped == ["mlecourse-98-train"]
+
+
+def test_every_kind_inventory_knows_is_a_kind_the_sweep_deletes():
+    assert set(inventory.MODEL_KINDS.values()) <= set(ORDER)
+    assert len(ORDER) == len(set(ORDER))
 
 
 @pytest.mark.parametrize("arn,expected", [
     ("arn:aws:s3:::mlecourse-01-data", ("s3:bucket", "mlecourse-01-data")),
-    ("arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/ep", ("sagemaker:endpoint-config", "ep")),
+    ("arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/ep",
+     ("sagemaker:endpoint-config", "ep")),
     ("arn:aws:states:us-east-1:123456789012:stateMachine:sm", ("states:stateMachine", "sm")),
     ("arn:aws:iam::123456789012:role/r", ("iam:role", "r")),
     ("arn:aws:sqs:us-east-1:123456789012:q", ("sqs:queue", "q")),
