@@ -1,0 +1,114 @@
+"""The IAM policy the course ships for the ``aws`` backend: derived from the labs' own calls,
+covering every lab, and clean under parliament (the linter lab 01 teaches) except for the
+findings the course accepts and documents (instructor/real-accounts.md)."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import lab_permissions  # noqa: E402
+
+POLICY = json.loads((ROOT / "policies" / "course-learner.json").read_text(encoding="utf-8"))
+# What the labs need and parliament reports anyway, each with the reason the page gives.
+ACCEPTED = {
+    # lab 01 puts an inline policy on a course role and assumes it: the lesson itself
+    "PRIVILEGE_ESCALATION": {"iam:putrolepolicy", "sts:assumerole"},
+    # lab 01 assumes roles; lab 06 logs Docker in to ECR to push its image
+    "CREDENTIALS_EXPOSURE": {"ecr:getauthorizationtoken", "sts:assumerole"},
+    # the labs create and delete their own roles and users (only mlecourse-* names)
+    "PERMISSIONS_MANAGEMENT_ACTIONS": None,
+    # reads, and write APIs that have no resource-level permissions
+    "RESOURCE_STAR": None,
+}
+
+
+@pytest.fixture(scope="module")
+def found() -> dict[str, list[str]]:
+    return lab_permissions.lab_actions()
+
+
+def allowed(action: str) -> bool:
+    for stmt in POLICY["Statement"]:
+        if stmt["Effect"] != "Allow":
+            continue
+        patterns = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
+        if any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns):
+            return True
+    return False
+
+
+def test_scanner_maps_boto3_calls_to_iam_actions():
+    source = (
+        's3 = lab.client("s3")\n'
+        "s3.list_objects_v2(Bucket=b)\n"
+        "s3.upload_file(path, b, key)\n"
+        'lab.client("stepfunctions").start_execution(**request)\n'
+        'runtime = lab.client("sagemaker-runtime")\n'
+        "runtime.invoke_endpoint(EndpointName=n, Body=b)\n"
+        "s3.not_an_operation()\n"
+        "print(s3.meta)\n"
+    )
+    assert lab_permissions.scan_source(source, {}) == {
+        "s3:ListBucket", "s3:PutObject", "states:StartExecution", "sagemaker:InvokeEndpoint"}
+
+
+def test_every_lab_is_scanned(found):
+    labs = {p.stem for p in (ROOT / "labs").rglob("*.ipynb")
+            if ".ipynb_checkpoints" not in p.parts}
+    assert set(found) == labs
+    assert all(found.values()), [lab for lab, actions in found.items() if not actions]
+
+
+def test_every_action_each_lab_calls_is_allowed(found):
+    missing = {lab: [a for a in actions if not allowed(a)] for lab, actions in found.items()}
+    assert not {lab: m for lab, m in missing.items() if m}, \
+        "a lab calls an action the policy lacks: python tools/lab_permissions.py --write"
+    # and the policy is no wildcard for everything
+    assert not allowed("iam:CreatePolicy") and not allowed("s3:PutBucketAcl")
+    assert not any(a in ("*", "*:*") or a.endswith(":*")
+                   for s in POLICY["Statement"] for a in
+                   (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))
+
+
+def test_writes_to_s3_and_iam_only_touch_course_names():
+    for stmt in POLICY["Statement"]:
+        actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
+        writes = [a for a in actions if a.startswith(("s3:", "iam:"))
+                  and not a.split(":")[1].startswith(("Get", "List", "Describe"))]
+        if writes:
+            resources = stmt["Resource"] if isinstance(stmt["Resource"], list) else [
+                stmt["Resource"]]
+            assert all(":mlecourse-*" in r or "/mlecourse-*" in r for r in resources), stmt
+
+
+def test_the_policy_fits_a_managed_policy():
+    # IAM counts a managed policy's characters without whitespace: at most 6,144.
+    assert len("".join(json.dumps(POLICY).split())) <= 6144
+
+
+def test_parliament_finds_nothing_beyond_the_documented_findings():
+    findings = lab_permissions.lint(POLICY)
+    assert findings, "parliament reported nothing at all: is it running?"
+    unexpected = [f for f in findings if f[0] not in ACCEPTED]
+    assert not unexpected, unexpected
+    for issue, _, detail in findings:
+        allowed_actions = ACCEPTED[issue]
+        if allowed_actions is None:
+            continue
+        named = {a.strip(" …").lower() for a in detail.split(",")}
+        assert named <= allowed_actions, (issue, detail)
+
+
+def test_the_lint_catches_a_broad_policy():
+    broad = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["iam:CreatePolicyVersion", "s3:GetObject"],
+         "Resource": "*"}]}
+    assert "PRIVILEGE_ESCALATION" in {issue for issue, _, _ in lab_permissions.lint(broad)}
