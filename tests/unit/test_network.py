@@ -1,292 +1,217 @@
-"""Unit tests of labkit.network: the reachability analyzer and VPC cleanup."""
+"""Lab 04: the reachability reasoning (#@save cells) and the VPC stand-ins.
+
+The networks below are written by hand in the shape of EC2's describe_* responses, and
+each expected path follows from how AWS routes and filters traffic (private DNS to an
+interface endpoint, a prefix-list route to a gateway endpoint, a NAT gateway behind an
+internet gateway, security groups as allow lists on both ends).
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
 
-from labkit.errors import LabKitError
-from labkit.network import (
-    DESTINATIONS,
-    GATEWAY,
-    INTERFACE,
-    ISOLATED,
-    MANAGED,
-    NAT,
-    VPC_ONLY_SERVICES,
-    Endpoint,
-    JobNetwork,
-    Network,
-    Route,
-    Rule,
-    SecurityGroup,
-    delete_vpc,
-    describe_network,
-    reachability,
-    short_service,
-)
-from labkit.session import lab_context
+import labkit
+from labkit import lessons
+from labkit.standins import network as standin
 
-HTTPS_VPC = Rule("tcp", 443, 443, cidrs=("10.0.0.0/16",))
-HTTPS_S3 = Rule("tcp", 443, 443, prefix_lists=("pl-s3",))
-ALL_OUT = Rule("-1", None, None, cidrs=("0.0.0.0/0",))
+vpc = lessons.load("04-vpc-isolation")
+PL_S3 = "pl-s3"
 
 
-def private_network(
-    job_egress: tuple[Rule, ...] = (HTTPS_VPC, HTTPS_S3),
-    endpoint_ingress: tuple[Rule, ...] = (Rule("tcp", 443, 443, groups=("sg-job",)),),
-    private_dns: bool = True,
-    extra_routes: tuple[Route, ...] = (),
-) -> Network:
-    """Two private subnets, interface endpoints for the SageMaker set, an S3 gateway."""
-    endpoints = tuple(
-        Endpoint(
-            f"vpce-{s}", s, "Interface", ("subnet-a", "subnet-b"), (), ("sg-ep",), private_dns
-        )
-        for s in VPC_ONLY_SERVICES
-    ) + (Endpoint("vpce-s3", "s3", "Gateway", (), ("rtb-p",)),)
-    return Network(
-        vpc_id="vpc-1",
-        cidr="10.0.0.0/16",
-        subnets={"subnet-a": "10.0.1.0/24", "subnet-b": "10.0.2.0/24"},
-        subnet_route_table={"subnet-a": "rtb-p", "subnet-b": "rtb-p"},
-        route_tables={
-            "rtb-p": (Route("10.0.0.0/16", "local"), Route("pl-s3", "vpce-s3"), *extra_routes)
+def https(**target):
+    return {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [],
+            "PrefixListIds": [], "UserIdGroupPairs": [], **target}
+
+
+def everything(**target):
+    return {"IpProtocol": "-1", "IpRanges": [], "PrefixListIds": [],
+            "UserIdGroupPairs": [], **target}
+
+
+def group(gid, ingress=(), egress=()):
+    return {"GroupId": gid, "IpPermissions": list(ingress),
+            "IpPermissionsEgress": list(egress)}
+
+
+def private_network():
+    """Two private subnets, S3 gateway endpoint, STS interface endpoint, no NAT."""
+    job_egress = [
+        https(IpRanges=[{"CidrIp": "10.0.0.0/16"}], PrefixListIds=[{"PrefixListId": PL_S3}]),
+        everything(UserIdGroupPairs=[{"GroupId": "sg-job"}]),
+    ]
+    routes = [("10.0.0.0/16", "local"), (PL_S3, "vpce-s3")]
+    return {
+        "subnets": {"subnet-a": "10.0.1.0/24", "subnet-b": "10.0.2.0/24"},
+        "routes": {"subnet-a": routes, "subnet-b": routes},
+        "groups": {
+            "sg-job": group("sg-job", [everything(UserIdGroupPairs=[{"GroupId": "sg-job"}])],
+                            job_egress),
+            "sg-ep": group("sg-ep", [https(UserIdGroupPairs=[{"GroupId": "sg-job"}])]),
         },
-        security_groups={
-            "sg-job": SecurityGroup("sg-job", (), job_egress),
-            "sg-ep": SecurityGroup("sg-ep", endpoint_ingress, (ALL_OUT,)),
-        },
-        endpoints=endpoints,
-        prefix_lists={"pl-s3": "s3"},
-    )
+        "endpoints": [
+            {"VpcEndpointId": "vpce-sts", "ServiceName": "com.amazonaws.us-east-1.sts",
+             "VpcEndpointType": "Interface", "PrivateDnsEnabled": True,
+             "SubnetIds": ["subnet-a", "subnet-b"], "Groups": [{"GroupId": "sg-ep"}]},
+            {"VpcEndpointId": "vpce-s3", "ServiceName": "com.amazonaws.us-east-1.s3",
+             "VpcEndpointType": "Gateway", "PrivateDnsEnabled": False,
+             "SubnetIds": [], "Groups": []},
+        ],
+        "nats": {},
+        "prefix_lists": {PL_S3: "s3"},
+    }
 
 
-def open_network(nat_subnet_has_igw: bool = True, egress: Rule = ALL_OUT) -> Network:
-    public_routes = (Route("10.1.0.0/16", "local"),) + (
-        (Route("0.0.0.0/0", "igw-1"),) if nat_subnet_has_igw else ()
-    )
-    return Network(
-        vpc_id="vpc-2",
-        cidr="10.1.0.0/16",
-        subnets={
-            "subnet-pub": "10.1.1.0/24",
-            "subnet-nat": "10.1.2.0/24",
-            "subnet-none": "10.1.3.0/24",
-        },
-        subnet_route_table={
-            "subnet-pub": "rtb-pub",
-            "subnet-nat": "rtb-nat",
-            "subnet-none": "rtb-none",
-        },
-        route_tables={
-            "rtb-pub": public_routes,
-            "rtb-nat": (Route("10.1.0.0/16", "local"), Route("0.0.0.0/0", "nat-1")),
-            "rtb-none": (Route("10.1.0.0/16", "local"),),
-        },
-        security_groups={"sg-open": SecurityGroup("sg-open", (), (egress,))},
-        nat_gateways={"nat-1": ("subnet-pub", "available")},
-    )
+def in_vpc(subnets=("subnet-a", "subnet-b"), groups=("sg-job",), isolated=False):
+    return {"VpcConfig": {"Subnets": list(subnets), "SecurityGroupIds": list(groups)},
+            "EnableNetworkIsolation": isolated}
 
 
-JOB = JobNetwork(("subnet-a", "subnet-b"), ("sg-job",))
+def paths(net, job):
+    return {d: p for d, (p, _) in vpc.reachability(net, job).items()}
 
 
-def paths(verdicts):
-    return {k: v.path for k, v in verdicts.items()}
+def test_short_service_and_rule_ports():
+    assert vpc.short("com.amazonaws.eu-west-1.sagemaker.api") == "sagemaker.api"
+    rule = [{"IpProtocol": "tcp", "FromPort": 400, "ToPort": 500,
+             "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]
+    assert vpc.permits(rule, 443, cidr="10.1.2.0/24")
+    assert not vpc.permits(rule, 22, cidr="10.1.2.0/24")
+    assert not vpc.permits(rule, 443, cidr="11.0.0.0/24")  # outside 10/8
+    assert not vpc.permits(rule, None, cidr="10.1.2.0/24")  # all traffic needs "-1"
+    assert not vpc.permits(rule, 443, cidr=vpc.PUBLIC)
+    assert vpc.permits([everything(IpRanges=[{"CidrIp": "0.0.0.0/0"}])], 443,
+                       cidr=vpc.PUBLIC)
 
 
-def test_rule_ports():
-    assert Rule("tcp", 443, 443).covers_https()
-    assert Rule("tcp", 0, 65535).covers_https()
-    assert Rule("-1", None, None).covers_https()
-    assert not Rule("tcp", 80, 80).covers_https()
-    assert not Rule("udp", 0, 65535).covers_https()
+def test_private_subnets_reach_what_the_job_needs_and_nothing_else():
+    assert paths(private_network(), in_vpc()) == {
+        "internet": vpc.BLOCKED, "s3": vpc.GATEWAY, "sts": vpc.INTERFACE,
+        "sagemaker.api": vpc.BLOCKED,  # no endpoint and no NAT: nothing else to use
+        "ecr.dkr": vpc.BLOCKED, "peer": vpc.OWN_GROUP,
+    }
 
 
-def test_short_service():
-    assert short_service("com.amazonaws.eu-west-1.sagemaker.api") == "sagemaker.api"
-    assert short_service("com.amazonaws.us-east-1.s3") == "s3"
-
-
-def test_vpc_only_reaches_aws_services_but_not_the_internet():
-    got = paths(reachability(private_network(), JOB))
-    assert got["internet"] == "blocked"
-    assert got["s3"] == GATEWAY
-    assert all(got[s] == INTERFACE for s in VPC_ONLY_SERVICES)
-
-
-def test_isolation_overrides_an_open_network():
-    job = JobNetwork(("subnet-nat",), ("sg-open",), network_isolation=True)
-    assert set(paths(reachability(open_network(), job)).values()) == {ISOLATED}
+def test_isolation_blocks_calls_out_but_not_the_cluster_itself():
+    got = paths(private_network(), in_vpc(isolated=True))
+    assert got.pop("peer") == vpc.OWN_GROUP
+    assert set(got.values()) == {vpc.ISOLATED}
 
 
 def test_no_vpc_config_is_the_managed_network():
-    got = reachability(None, JobNetwork())
-    assert all(v.reachable and v.path == MANAGED for v in got.values())
-    assert len(got) == len(DESTINATIONS)
+    got = paths(None, {"EnableNetworkIsolation": False})
+    assert set(got.values()) == {vpc.MANAGED} and len(got) == 6
 
 
 def test_missing_s3_prefix_list_blocks_s3_only():
-    got = reachability(private_network(job_egress=(HTTPS_VPC,)), JOB)
-    assert not got["s3"].reachable and "prefix list" in got["s3"].reason
-    assert got["sts"].path == INTERFACE
+    net = private_network()
+    net["groups"]["sg-job"]["IpPermissionsEgress"][0]["PrefixListIds"] = []
+    got = paths(net, in_vpc())
+    assert got["s3"] == vpc.BLOCKED and got["sts"] == vpc.INTERFACE
 
 
-def test_endpoint_security_group_must_admit_the_job():
-    got = reachability(private_network(endpoint_ingress=()), JOB)
-    assert not got["sagemaker.api"].reachable
-    assert "does not admit" in got["sagemaker.api"].reason
-    # A CIDR rule covering the job's subnets works as well as a group reference.
-    cidr_ok = private_network(endpoint_ingress=(Rule("tcp", 443, 443, cidrs=("10.0.0.0/16",)),))
-    assert reachability(cidr_ok, JOB)["sagemaker.api"].path == INTERFACE
+def test_endpoint_group_must_admit_the_job_and_dns_must_be_private():
+    net = private_network()
+    net["groups"]["sg-ep"]["IpPermissions"] = []
+    assert paths(net, in_vpc())["sts"] == vpc.BLOCKED
+    net = private_network()
+    net["endpoints"][0]["PrivateDnsEnabled"] = False
+    assert paths(net, in_vpc())["sts"] == vpc.BLOCKED
+    net = private_network()  # admitted by the job subnet's CIDR instead of its group
+    net["groups"]["sg-ep"]["IpPermissions"] = [https(IpRanges=[{"CidrIp": "10.0.0.0/20"}])]
+    assert paths(net, in_vpc())["sts"] == vpc.INTERFACE
 
 
-def test_interface_endpoint_without_private_dns_is_not_used():
-    got = reachability(private_network(private_dns=False), JOB)
-    assert not got["sagemaker.api"].reachable
-    assert "no route out" in got["sagemaker.api"].reason
+def test_peers_need_a_self_referencing_rule():
+    net = private_network()
+    net["groups"]["sg-job"]["IpPermissions"] = []
+    assert paths(net, in_vpc())["peer"] == vpc.BLOCKED
 
 
-def test_interface_endpoint_wins_over_nat_and_sg_can_block_it():
+def open_network():
+    """A public subnet (default route to an IGW) and one behind a NAT in it."""
+    return {
+        "subnets": {"subnet-pub": "10.1.1.0/24", "subnet-nat": "10.1.2.0/24"},
+        "routes": {"subnet-pub": [("10.1.0.0/16", "local"), ("0.0.0.0/0", "igw-1")],
+                   "subnet-nat": [("10.1.0.0/16", "local"), ("0.0.0.0/0", "nat-1")]},
+        "groups": {"sg-open": group(
+            "sg-open", [everything(UserIdGroupPairs=[{"GroupId": "sg-open"}])],
+            [everything(IpRanges=[{"CidrIp": "0.0.0.0/0"}])])},
+        "endpoints": [],
+        "nats": {"nat-1": "subnet-pub"},
+        "prefix_lists": {PL_S3: "s3"},
+    }
+
+
+def test_public_subnet_gives_no_internet_but_nat_does():
     net = open_network()
-    # Add an STS interface endpoint to the open VPC whose group admits nobody.
-    net = Network(
-        **{
-            **net.__dict__,
-            "endpoints": (
-                Endpoint("vpce-sts", "sts", "Interface", ("subnet-pub",), (), ("sg-ep",), True),
-            ),
-            "security_groups": {**net.security_groups, "sg-ep": SecurityGroup("sg-ep")},
-        }
-    )
-    got = reachability(net, JobNetwork(("subnet-nat",), ("sg-open",)))
-    assert not got["sts"].reachable  # DNS points at the endpoint, no fallback to NAT
-    assert got["logs"].path == NAT
-
-
-def test_public_subnet_with_igw_gives_no_internet():
-    got = reachability(open_network(), JobNetwork(("subnet-pub",), ("sg-open",)))
-    assert not any(v.reachable for v in got.values())
-    assert "private addresses" in got["internet"].reason
+    public = paths(net, in_vpc(["subnet-pub"], ["sg-open"]))
+    assert public.pop("peer") == vpc.OWN_GROUP
+    assert set(public.values()) == {vpc.BLOCKED}
+    nat = paths(net, in_vpc(["subnet-nat"], ["sg-open"]))
+    assert nat.pop("peer") == vpc.OWN_GROUP
+    assert set(nat.values()) == {vpc.NAT}
 
 
 def test_nat_needs_an_internet_gateway_and_egress():
-    job = JobNetwork(("subnet-nat",), ("sg-open",))
-    assert set(paths(reachability(open_network(), job)).values()) == {NAT}
-    no_igw = reachability(open_network(nat_subnet_has_igw=False), job)["internet"]
-    assert not no_igw.reachable and "without an internet gateway" in no_igw.reason
-    internal_only = Rule("tcp", 443, 443, cidrs=("10.0.0.0/8",))
-    blocked = reachability(open_network(egress=internal_only), job)["internet"]
-    assert not blocked.reachable and "security-group" in blocked.reason
+    net = open_network()
+    net["routes"]["subnet-pub"] = [("10.1.0.0/16", "local")]
+    assert paths(net, in_vpc(["subnet-nat"], ["sg-open"]))["internet"] == vpc.BLOCKED
+    net = open_network()
+    net["groups"]["sg-open"]["IpPermissionsEgress"] = [
+        https(IpRanges=[{"CidrIp": "10.1.0.0/16"}])]
+    assert paths(net, in_vpc(["subnet-nat"], ["sg-open"]))["internet"] == vpc.BLOCKED
 
 
 def test_subnets_that_disagree_count_as_blocked():
-    job = JobNetwork(("subnet-nat", "subnet-none"), ("sg-open",))
-    got = reachability(open_network(), job)["internet"]
-    assert not got.reachable and got.reason.startswith("differs between subnets")
+    net = open_network()
+    both = vpc.reachability(net, in_vpc(["subnet-pub", "subnet-nat"], ["sg-open"]))
+    assert both["internet"] == (vpc.BLOCKED, "differs between the job's subnets")
 
 
-def test_wrong_subnet_or_group_is_a_clear_error():
-    with pytest.raises(LabKitError, match="not in VPC"):
-        reachability(private_network(), JobNetwork(("subnet-x",), ("sg-job",)))
-    with pytest.raises(LabKitError, match="Security group"):
-        reachability(private_network(), JobNetwork(("subnet-a",), ("sg-x",)))
-    with pytest.raises(LabKitError, match="no network snapshot"):
-        reachability(None, JOB)
-
-
-def test_job_network_from_descriptions():
-    training = {
-        "VpcConfig": {"Subnets": ["s1"], "SecurityGroupIds": ["g1"]},
-        "EnableNetworkIsolation": True,
-    }
-    assert JobNetwork.from_description(training) == JobNetwork(("s1",), ("g1",), True)
-    processing = {
-        "NetworkConfig": {
-            "EnableNetworkIsolation": False,
-            "VpcConfig": {"Subnets": ["s2"], "SecurityGroupIds": ["g2"]},
-        }
-    }
-    assert JobNetwork.from_description(processing) == JobNetwork(("s2",), ("g2",), False)
-    assert JobNetwork.from_description({}) == JobNetwork()
-
-
-def test_describe_network_and_delete_vpc_on_moto():
-    with lab_context("04-vpc-isolation") as lab:
-        ec2 = lab.client("ec2")
-        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
-        rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-        ec2.associate_route_table(RouteTableId=rt, SubnetId=subnet)
-        job_sg = ec2.create_security_group(GroupName="j", Description="j", VpcId=vpc)["GroupId"]
-        ep_sg = ec2.create_security_group(GroupName="e", Description="e", VpcId=vpc)["GroupId"]
-        ec2.authorize_security_group_ingress(
-            GroupId=ep_sg,
-            IpPermissions=[
-                {
-                    "IpProtocol": "tcp",
-                    "FromPort": 443,
-                    "ToPort": 443,
-                    "UserIdGroupPairs": [{"GroupId": job_sg}],
-                }
-            ],
-        )
-        ec2.create_vpc_endpoint(
-            VpcId=vpc,
-            ServiceName="com.amazonaws.us-east-1.s3",
-            VpcEndpointType="Gateway",
-            RouteTableIds=[rt],
-            PolicyDocument=json.dumps({"Statement": []}),
-        )
-        ec2.create_vpc_endpoint(
-            VpcId=vpc,
-            ServiceName="com.amazonaws.us-east-1.sts",
-            VpcEndpointType="Interface",
-            SubnetIds=[subnet],
-            SecurityGroupIds=[ep_sg],
-            PrivateDnsEnabled=True,
-        )
-        net = describe_network(ec2, vpc)
-        assert net.subnet_route_table[subnet] == rt
-        assert {e.service for e in net.endpoints} == {"s3", "sts"}
-        got = reachability(net, JobNetwork((subnet,), (job_sg,)))  # default egress: all
-        assert got["s3"].path == GATEWAY
-        assert got["sts"].path == INTERFACE
-        assert not got["internet"].reachable
-
-        delete_vpc(ec2, vpc)
-        assert vpc not in {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
-        flt = [{"Name": "vpc-id", "Values": [vpc]}]
-        assert not ec2.describe_subnets(Filters=flt)["Subnets"]
-        live = [
-            e
-            for e in ec2.describe_vpc_endpoints(Filters=flt)["VpcEndpoints"]
-            if e["State"].lower() != "deleted"
-        ]
-        assert not live
-        with pytest.raises(LabKitError, match="not found"):
-            describe_network(ec2, "vpc-00000000")
-
-
-def test_unshare_command_asks_for_a_user_namespace_only_when_not_root(monkeypatch):
-    from labkit import network
-
-    monkeypatch.setattr(network.os, "geteuid", lambda: 1000)
-    assert network._unshare_command() == ["unshare", "--net", "--map-root-user"]
-    monkeypatch.setattr(network.os, "geteuid", lambda: 0)
-    assert network._unshare_command() == ["unshare", "--net"]
+def test_describe_network_and_delete_vpc_on_moto(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_BACKEND", "local")
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    with labkit.lab_context("98-unit-test") as lab:
+        ec2, region = lab.client("ec2"), lab.region
+        vpc_id = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        sub = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+        rt = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+        ec2.associate_route_table(RouteTableId=rt, SubnetId=sub)
+        sg = ec2.create_security_group(GroupName="job", Description="j", VpcId=vpc_id)
+        ec2.create_vpc_endpoint(VpcEndpointType="Gateway", VpcId=vpc_id,
+                                ServiceName=f"com.amazonaws.{region}.s3",
+                                RouteTableIds=[rt], PolicyDocument=json.dumps({}))
+        eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        ec2.create_nat_gateway(SubnetId=sub, AllocationId=eip)
+        net = vpc.describe_network(ec2, vpc_id)
+        assert net["subnets"] == {sub: "10.9.1.0/24"}
+        assert [t for _, t in net["routes"][sub]][0] == "local"
+        assert any(t.startswith("vpce-") for _, t in net["routes"][sub])
+        assert sg["GroupId"] in net["groups"] and len(net["endpoints"]) == 1
+        assert paths(net, in_vpc([sub], [sg["GroupId"]]))["s3"] == vpc.GATEWAY
+        standin.delete_vpc(ec2, vpc_id)
+        assert vpc_id not in {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+        assert ec2.describe_addresses()["Addresses"] == []
+        assert ec2.describe_network_interfaces(
+            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["NetworkInterfaces"] == []
 
 
 def test_probe_without_network_sees_only_loopback_and_cannot_connect():
-    from labkit import network
-
-    if not network.network_namespace_available():
-        with pytest.raises(LabKitError, match="network namespace"):
-            network.probe_without_network("example.com", "10.0.0.1")
+    if not standin.network_namespace_available():
+        with pytest.raises(labkit.errors.LabKitError, match="network namespace"):
+            standin.probe_without_network("example.com", "10.0.0.1")
         pytest.skip("no network namespaces on this machine")
-    got = network.probe_without_network("api.sagemaker.us-east-1.amazonaws.com", "10.20.1.10")
+    got = standin.probe_without_network("api.sagemaker.us-east-1.amazonaws.com", "10.20.1.10")
     assert got["interfaces"] == ["lo"]
     assert got["dns"] != "resolved"
     assert got["connect"].startswith("OSError") and "unreachable" in got["connect"]
+
+
+def test_helpers_do_not_modify_their_input():
+    net = private_network()
+    before = copy.deepcopy(net)
+    vpc.reachability(net, in_vpc())
+    assert net == before
