@@ -1,9 +1,15 @@
-"""Command line: ``python -m labkit doctor`` and ``python -m labkit base-image``."""
+"""Command line: ``python -m labkit doctor``, ``base-image``, ``strip`` and ``sweep``.
+
+``python -m labkit sweep --dry-run`` lists every resource the course left in the account
+and region of ``COURSE_BACKEND``/``COURSE_REGION``, with its lab, age and hourly cost;
+without ``--dry-run`` it asks, then deletes them (``--yes`` skips the question).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from labkit.banner import installed_versions, version_drift
 from labkit.docker import OFFLINE_BASE_IMAGE, docker_status, make_offline_base_image
@@ -18,8 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("base-image", help=f"make {OFFLINE_BASE_IMAGE} offline (needs root)")
     strip = sub.add_parser("strip", help="remove outputs from notebooks")
     strip.add_argument("paths", nargs="+")
+    sweep = sub.add_parser("sweep", help="list (--dry-run) or delete what the course left")
+    sweep.add_argument("--dry-run", action="store_true", help="list only, delete nothing")
+    sweep.add_argument("--yes", action="store_true", help="delete without asking")
+    sweep.add_argument("--lab", default=None, help="only this lab's resources, e.g. 06-…")
     args = parser.parse_args(argv)
     try:
+        if args.command == "sweep":
+            return run_sweep(dry_run=args.dry_run, yes=args.yes, only_lab=args.lab)
         if args.command == "doctor":
             for name, value in installed_versions().items():
                 print(f"{name:10} {value}")
@@ -42,6 +54,34 @@ def main(argv: list[str] | None = None) -> int:
     except LabKitError as exc:
         print(exc, file=sys.stderr)
         return 2
+
+
+def run_sweep(*, dry_run: bool, yes: bool, only_lab: str | None,
+              answer: Callable[[str], str] = input) -> int:
+    """List, then (after a yes) delete the course's resources; 1 if anything failed."""
+    from labkit.session import start_lab
+    from labkit.sweep import delete_course_resources, find_everything, format_table, table
+
+    lab = start_lab("99-clean-up", quiet=True)
+    try:
+        print(f"backend {lab.backend.value}, account {lab.account_id}, region {lab.region}")
+        found, problems = find_everything(lab, only_lab)
+        print(format_table(table(delete_course_resources(lab, found))))
+        for problem in problems:
+            print(f"problem: {problem}")
+        if dry_run or not found:
+            return 1 if problems else 0
+        if not yes and answer(f"Delete these {len(found)} resources? [y/N] ").strip().lower(
+        ) not in ("y", "yes"):
+            print("nothing deleted")
+            return 0
+        outcomes = delete_course_resources(lab, found, dry_run=False)
+        print(format_table(table(outcomes)))
+        failed = [o for _, o in outcomes if o.startswith("failed")]
+        return 1 if failed or problems else 0
+    finally:
+        lab._snapshot = None  # the sweep is not a lab: what it finds is not its leak
+        lab.cleanup(verbose=False)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,25 @@ RECORDS: frozenset[str] = frozenset({
 })
 """Model classes that are never reported as left behind."""
 
+PARTS_AND_DATA: frozenset[str] = frozenset({
+    # Made inside a resource and deleted with it; never a resource of their own.
+    "s3.FakeKey", "s3.FakeMultipart", "s3.FakeDeleteMarker", "s3.FakeGrant", "s3.FakeGrantee",
+    "s3.FakeAcl", "s3.LifecycleRule", "s3.LifecycleFilter", "s3.LifecycleAndFilter",
+    "s3.LifecycleTransition", "s3.LifeCycleNoncurrentVersionTransition", "s3.CorsRule",
+    "s3.Notification", "s3.NotificationConfiguration", "s3.PublicAccessBlock",
+    "s3.MultipartDict", "s3.FakeBucketInventoryConfiguration",
+    "iam.Policy", "iam.InlinePolicy", "iam.PolicyVersion", "iam.AccessKey",
+    "sagemaker.VpcConfig", "sagemaker.Container", "sagemaker.BaseObject",
+    "ecr.Image", "ecr.LayerUpload", "ecr.RepoTagMutability", "ecr.RepositoryUpdateProperty",
+    "ec2.Route", "ec2.NetworkAclEntry", "ec2.SecurityGroupRule",
+    "ec2.SubnetRouteTableAssociation", "ec2.VPCGatewayAttachment", "ec2.RouteTablePropagation",
+    "ec2.BlockDeviceMapping", "ec2.VolumeAttachment", "ec2.Ami", "ec2.Snapshot",
+    "ec2.Volume", "ec2.ManagedPrefixList", "ec2.InstanceType",
+    "stepfunctions.StateMachineVersion", "stepfunctions.StateMachineAlias",
+    "logs.LogStream", "logs.LogEvent", "cloudwatch.MetricDatumBase",
+})
+"""Classes the record of created kinds may hold that need no deleter of their own."""
+
 # Defaults that hold no children a lab could add: not walked into (AMIs alone are 1,300).
 _STATIC_DEFAULTS = frozenset({"Ami", "Snapshot", "Volume", "ManagedPrefixList",
                               "InstanceType", "AWSManagedPolicy"})
@@ -251,6 +270,31 @@ def new_resources(snap: Snapshot) -> list[MotoResource]:
     found = [describe(services.get(id(b), ""), b, m) for b, m in _reachable(backends, known)
              if not _gone(f"{type(m).__module__.split('.')[1]}.{type(m).__name__}", b, m)]
     return sorted(set(found), key=lambda r: (r.service, r.model, r.name))
+
+
+def created_kinds(snap: Snapshot) -> set[str]:
+    """Every moto model class ("service.Class") the lab made since ``snap``, deleted or not.
+
+    moto appends every model it constructs to its class's ``instances_tracked`` (what its
+    server's ``/moto-api/data.json`` reports): the record of what a lab created, even after
+    the lab deleted it. Defaults and what existed at ``snap`` are left out.
+    """
+    from moto.core.model_instances import model_data
+
+    known = {**snap.known, **_defaults}
+    kinds = set()
+    for service, models in list(model_data.items()):
+        for name, cls in list(models.items()):
+            tracked = getattr(cls, "instances_tracked", [])
+            if any(id(obj) not in known for obj in tracked):
+                kinds.add(f"{service}.{name}")
+    return kinds
+
+
+def unknown_kinds(kinds: set[str]) -> list[str]:
+    """The classes in ``kinds`` that are neither a sweep kind, a record nor a part."""
+    return sorted(k for k in kinds if k not in MODEL_KINDS and k not in RECORDS
+                  and k not in PARTS_AND_DATA)
 
 
 def leftovers(snap: Snapshot) -> list[str]:

@@ -270,9 +270,14 @@ class Lab:
             if verbose and removed:
                 print(f"cleaned: removed {len(removed)} container(s) the lab started")
         if self._snapshot is not None and not self.closed:
-            from labkit.inventory import leftovers
+            from labkit.inventory import created_kinds, leftovers
 
             problems += leftovers(self._snapshot)
+            log = os.environ.get("COURSE_KINDS_LOG", "").strip()
+            if log:  # the derived-kinds test reads it (tests/unit/test_inventory.py)
+                with open(log, "a", encoding="utf-8") as out:
+                    for kind in sorted(created_kinds(self._snapshot)):
+                        out.write(f"{self.name}\t{kind}\n")
         self._close()
         for problem in problems:
             print(f"cleanup problem: {problem}", file=sys.stderr)
