@@ -73,7 +73,7 @@ def repack(dist: md.Distribution, out: Path) -> Path:
              and "__pycache__" not in f.parts and not str(f).endswith(".pyc")]
     info = next(f for f in dist.files or [] if f.parts[0].endswith(".dist-info"))
     info_dir = info.parts[0]
-    wheel_meta = Path(dist.locate_file(f"{info_dir}/WHEEL")).read_text(encoding="utf-8")
+    wheel_meta = Path(str(dist.locate_file(f"{info_dir}/WHEEL"))).read_text(encoding="utf-8")
     tags = re.findall(r"^Tag: (\S+)$", wheel_meta, re.M) or ["py3-none-any"]
     pys = ".".join(dict.fromkeys(t.split("-")[0] for t in tags))
     abis = ".".join(dict.fromkeys(t.split("-")[1] for t in tags))
@@ -86,7 +86,7 @@ def repack(dist: md.Distribution, out: Path) -> Path:
         for rel in files:
             if rel.parts[0] == info_dir and rel.name in SKIP_FILES:
                 continue
-            path = Path(dist.locate_file(rel))
+            path = Path(str(dist.locate_file(rel)))
             if not path.is_file():
                 continue
             data = path.read_bytes()
