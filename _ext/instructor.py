@@ -923,6 +923,13 @@ def write_slides(app: Sphinx, exception: Exception | None) -> None:
         (target / f"{chapter.stem}.html").write_text(deck, encoding="utf-8")
 
 
+def always_outdated(app: Sphinx, env: Any, added: set[str], changed: set[str],
+                    removed: set[str]) -> list[str]:
+    """Re-read the instructor pages on every build: a lab's run time and outputs change
+    without any change to these pages' sources."""
+    return sorted(d for d in env.found_docs if d.startswith("instructor/"))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(instructor_node)
     app.add_directive("instructor-plan", InstructorPlan)
@@ -930,5 +937,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("instructor-answer-key", InstructorAnswerKey)
     app.add_directive("instructor-misconceptions", InstructorMisconceptions)
     app.add_post_transform(InstructorTransform)
+    app.connect("env-get-outdated", always_outdated)
     app.connect("build-finished", write_slides)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
