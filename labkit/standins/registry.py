@@ -19,7 +19,8 @@ def pattern_matches(
     if local:
         from moto.events.models import EventPattern
 
-        return bool(EventPattern(json.dumps(pattern), dict(pattern)).matches_event(event))
+        engine = EventPattern(json.dumps(pattern), dict(pattern))
+        return bool(engine.matches_event(dict(event)))  # type: ignore[arg-type]
     answer = events.test_event_pattern(EventPattern=json.dumps(pattern),
                                        Event=json.dumps(event))
     return bool(answer["Result"])

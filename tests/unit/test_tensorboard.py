@@ -1,143 +1,119 @@
-"""Unit tests of labkit.tensorboard: event files written by PyTorch are read back exactly."""
+"""Lab 15's event-file readers (#@save cells) and its figure helpers (labkit.standins).
+
+Event files are written here with PyTorch's SummaryWriter and read back exactly; the
+histogram arithmetic is checked against hand-worked buckets and against the raw data.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
 
-from labkit import tensorboard as tb
-from labkit.errors import LabKitError
+from labkit import lessons
+from labkit.standins import tensorboard as figures
 
+matplotlib.use("Agg")
 SummaryWriter = pytest.importorskip("torch.utils.tensorboard").SummaryWriter
 
 
-@pytest.fixture()
-def logdir(tmp_path: Path) -> Path:
-    """Two runs with scalars, a histogram, a text table and an image."""
+@pytest.fixture(scope="module")
+def lab15():
+    return lessons.load("15-tensorboard-debugging")
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory) -> Path:
+    """Two runs with scalars, a histogram and a text table."""
+    root = tmp_path_factory.mktemp("tb")
     rng = np.random.default_rng(0)
     for run, offset in (("a", 0.0), ("b", 1.0)):
-        with SummaryWriter(log_dir=str(tmp_path / run)) as writer:
+        with SummaryWriter(log_dir=str(root / run)) as writer:
             for step in range(3):
                 writer.add_scalar("loss", 1.0 / (step + 1) + offset, step)
-                writer.add_scalar("precision/8", 0.5 + 0.1 * step, step)
+                writer.add_scalar("precision/8", 0.9 - 0.1 * step, step)  # falls
                 writer.add_scalar("precision/10", 0.9, step)
                 writer.add_histogram("values", rng.uniform(0, 10, size=1000), step)
             writer.add_text("cm", "| true \\ pred | 0 | 1 |\n|---|---|---|\n| 0 | 5 | 1 |\n"
                                   "| 1 | 2 | 7 |", 2)
-            image = np.zeros((3, 4, 6), dtype=np.uint8)
-            image[0] = 255  # red
-            writer.add_image("img", image, 2)
-    return tmp_path
+    return root
 
 
-def test_find_runs_lists_each_folder_with_event_files(logdir: Path) -> None:
-    assert sorted(tb.find_runs(logdir)) == ["a", "b"]
+def test_accumulators_find_each_run(lab15, logdir):
+    assert sorted(lab15.accumulators(logdir)) == ["a", "b"]
+    assert list(lab15.accumulators(logdir / "a")) == ["."]  # files right in the folder
 
 
-def test_find_runs_explains_an_empty_or_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(LabKitError, match="No TensorBoard event files"):
-        tb.find_runs(tmp_path)
-    with pytest.raises(LabKitError, match="does not exist"):
-        tb.find_runs(tmp_path / "missing")
-
-
-def test_read_scalars_returns_every_value_written(logdir: Path) -> None:
-    scalars = tb.read_scalars(logdir)
+def test_read_scalars_returns_every_value_written(lab15, logdir):
+    scalars = lab15.read_scalars(logdir)
     loss_b = scalars[(scalars.run == "b") & (scalars.tag == "loss")]
     assert loss_b.step.tolist() == [0, 1, 2]
     np.testing.assert_allclose(loss_b.value, [2.0, 1.5, 1.0 + 1 / 3], rtol=1e-6)
-    assert len(tb.read_scalars(logdir, run="a")) == 9
+    assert len(scalars) == 18
 
 
-def test_read_scalars_rejects_an_unknown_run(logdir: Path) -> None:
-    with pytest.raises(LabKitError, match="no run 'c'"):
-        tb.read_scalars(logdir, run="c")
-
-
-def test_last_values_pivots_the_last_step_and_orders_classes_numerically(logdir: Path) -> None:
-    table = tb.last_values(tb.read_scalars(logdir), "precision/")
-    assert list(table.index) == ["8", "10"]
+def test_last_values_takes_the_last_step_in_numeric_class_order(lab15, logdir):
+    table = lab15.last_values(lab15.read_scalars(logdir), "precision/")
+    assert list(table.index) == ["8", "10"]  # numeric order, not "10" < "8"
     assert list(table.columns) == ["a", "b"]
-    assert table.loc["8", "a"] == pytest.approx(0.7)
-    with pytest.raises(LabKitError):
-        tb.last_values(tb.read_scalars(logdir), "recall/")
+    assert table.loc["8", "a"] == pytest.approx(0.7)  # the last step, not the largest
 
 
-def test_histograms_keep_count_and_fraction_above_matches_the_data(logdir: Path) -> None:
-    hists = tb.read_histograms(logdir, run="a")
-    assert hists.step.tolist() == [0, 1, 2]
-    row = hists.iloc[-1]
-    assert row["num"] == 1000 and row["counts"].sum() == 1000
-    # the data are uniform on [0, 10]: about 30 % lie above 7 (bucket interpolation is coarse)
+def test_histograms_keep_every_count(lab15, logdir):
+    hists = lab15.read_histograms(logdir)
+    row = hists[hists.run == "a"].iloc[-1]
+    assert hists[hists.run == "a"].step.tolist() == [0, 1, 2]
+    assert row["counts"].sum() == 1000 and 0 <= row["min"] < row["max"] <= 10
+
+
+def test_fraction_above_agrees_with_the_raw_data(lab15, logdir):
+    row = lab15.read_histograms(logdir).query("run == 'a'").iloc[-1]
     rng = np.random.default_rng(0)
     for _ in range(2):
-        rng.uniform(0, 10, size=1000)  # the draws of runs a's steps 0 and 1
+        rng.uniform(0, 10, size=1000)  # the draws of run a's steps 0 and 1
     exact = float((rng.uniform(0, 10, size=1000) > 7).mean())
-    assert tb.fraction_above(row, 7.0) == pytest.approx(exact, abs=0.03)
-    assert tb.fraction_above(row, -1.0) == pytest.approx(1.0)
-    assert tb.fraction_above(row, 11.0) == pytest.approx(0.0)
+    assert lab15.fraction_above(row, 7.0) == pytest.approx(exact, abs=0.03)
+    assert lab15.fraction_above(row, -1.0) == pytest.approx(1.0)
+    assert lab15.fraction_above(row, 11.0) == pytest.approx(0.0)
 
 
-def test_histogram_density_keeps_all_counts_inside_the_range(logdir: Path) -> None:
-    row = tb.read_histograms(logdir, run="b").iloc[0]
-    counts = tb.histogram_density(row, np.linspace(-1, 11, 13))
+def test_fraction_above_hand_worked_buckets(lab15):
+    # buckets [0,1], (1,2], (2,3] with 2 values each; above 1.5: half of the middle
+    # bucket (1) and the last (2) -> 3 of 6
+    h = {"min": 0.0, "max": 3.0, "limits": [1.0, 2.0, 3.0], "counts": [2, 2, 2]}
+    assert lab15.fraction_above(h, 1.5) == pytest.approx(0.5)
+    assert lab15.fraction_above(h, 2.0) == pytest.approx(1 / 3)
+    # the last bucket's right edge is clipped to max: (2, 2.5], so above 2.25 is half
+    clipped = {"min": 0.0, "max": 2.5, "limits": [1.0, 2.0, 1e12], "counts": [0, 0, 4]}
+    assert lab15.fraction_above(clipped, 2.25) == pytest.approx(0.5)
+    # all values equal (a zero-width bucket) count fully on their side of the threshold
+    point = {"min": 0.5, "max": 0.5, "limits": [0.5], "counts": [10]}
+    assert lab15.fraction_above(point, 0.4) == 1.0 and lab15.fraction_above(point, 0.6) == 0
+
+
+def test_text_round_trips_to_a_matrix(lab15, logdir):
+    [text] = lab15.read_text(logdir, "cm", "a")
+    np.testing.assert_array_equal(lab15.parse_markdown_matrix(text), [[5, 1], [2, 7]])
+
+
+def test_histogram_density_keeps_all_counts_inside_the_range(lab15, logdir):
+    row = lab15.read_histograms(logdir).query("run == 'b'").iloc[0]
+    counts = figures.histogram_density(row, np.linspace(-1, 11, 13))
     assert counts.sum() == pytest.approx(1000)
     assert counts[0] == pytest.approx(0) and counts[-1] == pytest.approx(0)
+    h = {"min": 0.0, "max": 2.0, "limits": [1.0, 2.0], "counts": [4, 2]}
+    np.testing.assert_allclose(figures.histogram_density(h, [0, 0.5, 1.5, 2]), [2, 3, 1])
 
 
-def test_text_round_trips_to_a_matrix(logdir: Path) -> None:
-    text = tb.read_text(logdir, "cm", run="a").text.iloc[0]
-    np.testing.assert_array_equal(tb.parse_markdown_matrix(text), [[5, 1], [2, 7]])
+def test_figure_helpers_draw(lab15, logdir):
+    import matplotlib.pyplot as plt
 
-
-def test_parse_markdown_matrix_rejects_a_non_square_table() -> None:
-    with pytest.raises(LabKitError, match="square"):
-        tb.parse_markdown_matrix("| x | 0 | 1 |\n|---|---|---|\n| 0 | 1 | 2 |")
-
-
-def test_read_images_decodes_the_pixels(logdir: Path) -> None:
-    images = tb.read_images(logdir, "img")
-    assert images.run.tolist() == ["a", "b"]
-    pixels = images.image.iloc[0]
-    assert pixels.shape[:2] == (4, 6)
-    assert (pixels[..., 0] == 255).all() and (pixels[..., 1] == 0).all()
-    with pytest.raises(LabKitError, match="No images"):
-        tb.read_images(logdir, "nope")
-
-
-def test_per_class_precision_recall_matches_scikit_learn() -> None:
-    from sklearn.metrics import confusion_matrix, precision_score, recall_score
-
-    rng = np.random.default_rng(1)
-    y_true = rng.integers(0, 4, 200)
-    y_pred = np.where(rng.random(200) < 0.7, y_true, rng.integers(0, 4, 200))
-    y_pred[y_pred == 3] = 2  # class 3 is never predicted: precision 0, as zero_division=0
-    precision, recall = tb.per_class_precision_recall(confusion_matrix(y_true, y_pred,
-                                                                       labels=range(4)))
-    np.testing.assert_allclose(precision, precision_score(y_true, y_pred, average=None,
-                                                          labels=range(4), zero_division=0))
-    np.testing.assert_allclose(recall, recall_score(y_true, y_pred, average=None,
-                                                    labels=range(4), zero_division=0))
-
-
-def test_read_tags_lists_kinds(logdir: Path) -> None:
-    tags = tb.read_tags(logdir)
-    kinds = set(tags[tags.run == "a"].kind)
-    assert {"scalars", "histograms", "images", "tensors"} <= kinds
-
-
-def test_load_script_reloads_a_changed_file(tmp_path: Path) -> None:
-    script = tmp_path / "train_x.py"
-    script.write_text("VALUE = 1\n")
-    assert tb.load_script(script).VALUE == 1
-    script.write_text("VALUE = 2\n")
-    assert tb.load_script(script).VALUE == 2
-    with pytest.raises(LabKitError):
-        tb.load_script(tmp_path / "missing.py")
-
-
-def test_tensorboard_command_quotes_the_folder(tmp_path: Path) -> None:
-    command = tb.tensorboard_command(tmp_path / "with space", port=6007)
-    assert "--logdir '" in command and command.endswith("--port 6007")
+    hists = lab15.read_histograms(logdir)
+    rows = hists[hists.run == "a"]
+    fig, ax = plt.subplots()
+    figures.ridges(ax, {0: rows.iloc[0], 1: rows.iloc[1]}, np.linspace(0, 10, 11), (1,), 5)
+    figures.epochs_stacked(ax, rows, np.linspace(0, 10, 11), 5.0, "t")
+    assert len(ax.collections) == 2 and len(ax.lines) >= 3
+    plt.close(fig)
