@@ -25,9 +25,8 @@ import pandas as pd
 import pytest
 
 from labkit.docker import build_image, docker_status
-from labkit.localmode import wait_for_ping
+from labkit.localmode import free_port, wait_for_ping
 from labkit.paths import DATA_DIR
-from labkit.pipelines import free_port
 
 pytestmark = pytest.mark.docker
 

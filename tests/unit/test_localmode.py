@@ -1,9 +1,16 @@
-"""Unit tests of labkit.localmode and labkit.ecr (no Docker needed: fakes and moto)."""
+"""labkit.localmode (plumbing) and what lab 06 teaches in its #@save cells.
+
+No Docker needed: fakes, a tiny HTTP server and moto. Lab 06's requests are checked
+against botocore's own model of the SageMaker API, with the names the lab makes on AWS
+in a 14-character Region (issue 22: transform-job names must fit 63 characters).
+"""
 
 from __future__ import annotations
 
 import http.server
 import io
+import re
+import shutil
 import socket
 import tarfile
 import tempfile
@@ -12,12 +19,28 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from labkit import ecr, localmode
+from labkit import lessons, localmode
+from labkit.backend import Backend
 from labkit.errors import LabKitError
-from labkit.session import lab_context
+from labkit.requests import request_problems
+from labkit.session import Lab, lab_context
+
+LAB06 = "06-bring-your-own-container-r"
+
+
+@pytest.fixture(autouse=True)
+def _scratch_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COURSE_BACKEND", "local")
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path / "work"))
+
+
+@pytest.fixture(scope="module")
+def byoc() -> Any:
+    return lessons.load(LAB06)
 
 
 # ----------------------------------------------------------------------------- ports and ping
@@ -29,36 +52,17 @@ def listening_port() -> Iterator[int]:
         yield int(sock.getsockname()[1])
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_port_in_use(listening_port: int) -> None:
     assert localmode.serving_port_in_use(listening_port)
     with pytest.raises(LabKitError, match=f"Port {listening_port}"):
         localmode.require_free_serving_port(listening_port)
 
 
-def test_port_free() -> None:
-    port = closed_port()
+def test_free_port_is_free() -> None:
+    port = localmode.free_port()
+    assert 1024 <= port <= 65535
     assert not localmode.serving_port_in_use(port)
     localmode.require_free_serving_port(port)
-
-
-def test_local_serving_port_follows_the_session_config() -> None:
-    class Session:
-        config: dict[str, Any] | None = None
-
-    class Client:
-        sagemaker_session = Session()
-
-    client = Client()
-    assert localmode.local_serving_port(client) == 8080
-    client.sagemaker_session.config = {"local": {"serving_port": 8123}}
-    assert localmode.local_serving_port(client) == 8123
-    assert localmode.local_serving_port(object()) == 8080
 
 
 class _Ping(http.server.BaseHTTPRequestHandler):
@@ -85,21 +89,18 @@ def ping_server() -> Iterator[tuple[str, type[_Ping]]]:
         server.server_close()
 
 
-def test_wait_for_ping_returns_when_healthy(ping_server: tuple[str, type[_Ping]]) -> None:
-    url, _ = ping_server
-    assert localmode.wait_for_ping(url, timeout=5) >= 0
-
-
-def test_wait_for_ping_reports_the_last_status(ping_server: tuple[str, type[_Ping]]) -> None:
+def test_wait_for_ping(ping_server: tuple[str, type[_Ping]]) -> None:
     url, handler = ping_server
+    assert 0 <= localmode.wait_for_ping(url, timeout=5) < 5
     handler.status = 503
     with pytest.raises(LabKitError, match="last: HTTP 503"):
         localmode.wait_for_ping(url, timeout=0.6, interval=0.1)
 
 
 def test_wait_for_ping_nothing_listening() -> None:
+    url = f"http://127.0.0.1:{localmode.free_port()}"
     with pytest.raises(LabKitError, match="did not answer GET /ping"):
-        localmode.wait_for_ping(f"http://127.0.0.1:{closed_port()}", timeout=0.5, interval=0.1)
+        localmode.wait_for_ping(url, timeout=0.5, interval=0.1)
 
 
 # ----------------------------------------------------------------------------- folders
@@ -110,16 +111,14 @@ def test_restricted_paths_are_not_mountable() -> None:
 
 
 def test_mountable_dir_moves_out_of_restricted_places() -> None:
-    folder = localmode.mountable_dir("/root/.cache/mle-course/99-unit-test", "model")
+    folder = localmode.mountable_dir("/root/.cache/mle-course/98-unit-test", "model")
     try:
-        assert folder == Path(tempfile.gettempdir()) / "mle-course" / "99-unit-test" / "model"
+        assert folder == Path(tempfile.gettempdir()) / "mle-course" / "98-unit-test" / "model"
         assert folder.is_dir() and not any(folder.iterdir())
         (folder / "stale.txt").write_text("old")
-        again = localmode.mountable_dir("/root/.cache/mle-course/99-unit-test", "model")
+        again = localmode.mountable_dir("/root/.cache/mle-course/98-unit-test", "model")
         assert again == folder and not any(again.iterdir())  # fresh each time
     finally:
-        import shutil
-
         shutil.rmtree(folder.parent, ignore_errors=True)
 
 
@@ -143,189 +142,208 @@ def test_local_model_data_gets_a_folder_of_its_own(tmp_path: Path) -> None:
     url = localmode.local_model_data(archive, tmp_path / "served")
     assert url == (tmp_path / "served" / "model.tar.gz").as_uri()
     assert sorted(p.name for p in (tmp_path / "served").iterdir()) == ["model.tar.gz"]
-
-
-def test_local_model_data_errors(tmp_path: Path) -> None:
     with pytest.raises(LabKitError, match="No model archive"):
         localmode.local_model_data(tmp_path / "missing.tar.gz", tmp_path / "served")
-    archive = _model_tar(tmp_path / "model.tar.gz", {"model.rds": "x"})
     with pytest.raises(LabKitError, match="will not mount"):
         localmode.local_model_data(archive, "/root/.cache/mle-course/x/model")
 
 
-def test_read_model_artifact(tmp_path: Path) -> None:
-    archive = _model_tar(tmp_path / "model.tar.gz", {"./metrics.json": '{"a": 1}'})
-    url = archive.as_uri()
-    assert localmode.read_model_artifact(None, url, "metrics.json") == '{"a": 1}'
-    with pytest.raises(LabKitError, match="nope.csv is not in"):
-        localmode.read_model_artifact(None, url, "nope.csv")
+def test_latest_job_name() -> None:
+    class Job:
+        training_job_name = "mlecourse-r-iris-2026-12-03-10-00-00-000"
+
+    class Trainer:
+        _latest_training_job = Job()
+
+    assert localmode.latest_job_name(Trainer()) == Job.training_job_name
+    with pytest.raises(LabKitError, match="has not run"):
+        localmode.latest_job_name(object())
 
 
-def test_uris(tmp_path: Path) -> None:
-    assert localmode.job_input_uri(None, tmp_path, "x", is_local=True) == tmp_path.as_uri()
-    assert localmode.job_output_uri(None, tmp_path, "x", is_local=True) == tmp_path.as_uri()
-    with pytest.raises(LabKitError, match="will not read"):
-        localmode.job_input_uri(None, "/root/data", "x", is_local=True)
-    assert localmode.file_uri_path(tmp_path.as_uri()) == tmp_path
-    with pytest.raises(LabKitError):
-        localmode.file_uri_path("s3://bucket/key")
-    assert localmode.endpoint_instance_type(True) == "local"
-    assert localmode.endpoint_instance_type(False, "ml.c5.xlarge") == "ml.c5.xlarge"
+# ----------------------------------------------------------------------------- lab 06: names
+def aws_lab(region: str = "ap-southeast-2") -> Lab:
+    """A Lab object as on the aws backend, only to build names (no client is made)."""
+    return Lab(name=LAB06, backend=Backend.AWS, region=region, boto_session=None,
+               account_id="123456789012", workdir=Path(tempfile.gettempdir()))
 
 
-# ----------------------------------------------------------------------------- invoke
+def test_unique_job_name_suffix_is_base36_seconds(byoc: Any) -> None:
+    # 1,700,000,000 s = s44we8 in base 36, worked by hand:
+    # 28·36^5 + 4·36^4 + 4·36^3 + 32·36^2 + 14·36 + 8
+    assert 28 * 36**5 + 4 * 36**4 + 4 * 36**3 + 32 * 36**2 + 14 * 36 + 8 == 1_700_000_000
+    assert byoc.unique_job_name("job", now=1_700_000_000) == "job-s44we8"
+    assert byoc.unique_job_name("job", now=0) == "job-000000"
+    assert byoc.unique_job_name("job", now=1_700_000_001) == "job-s44we9"
+
+
+def test_transform_job_name_fits_in_the_longest_regions(byoc: Any) -> None:
+    lab = aws_lab("ap-southeast-2")
+    base = lab.resource_name("r-batch")
+    assert base == "mlecourse-06-r-batch-123456789012-ap-southeast-2"
+    name = byoc.unique_job_name(base, now=1_700_000_000)
+    assert name == "mlecourse-06-r-batch-123456789012-ap-southeast-2-s44we8"
+    assert len(name) == 55
+    # the old name (model name + '-' + 10-digit epoch) was 64 characters there
+    assert len(lab.resource_name("r-iris-batch") + "-1700000000") == 64
+    long_base = "x" * 80
+    assert len(byoc.unique_job_name(long_base)) == 63
+
+
+def _pattern(operation: str, member: str) -> str:
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return str(model.operation_model(operation).input_shape.members[member].metadata["pattern"])
+
+
+@pytest.mark.parametrize("region", ["ap-southeast-2", "us-east-1"])
+def test_lab06_requests_are_valid_for_sagemaker(byoc: Any, region: str) -> None:
+    lab = aws_lab(region)
+    name = lab.resource_name("r-iris")
+    role = "arn:aws:iam::123456789012:role/mlecourse-sagemaker-execution"
+    image = f"123456789012.dkr.ecr.{region}.amazonaws.com/{lab.resource_name('r-model')}:abc"
+    model, config, endpoint = byoc.endpoint_requests(
+        name, image, "s3://b/model.tar.gz", role, "ml.m5.large", lab.tags)
+    assert request_problems("sagemaker", "CreateModel", model) == []
+    assert request_problems("sagemaker", "CreateEndpointConfig", config) == []
+    assert request_problems("sagemaker", "CreateEndpoint", endpoint) == []
+    assert model["PrimaryContainer"]["Environment"] == {}
+    assert config["ProductionVariants"][0]["ModelName"] == name
+    job = byoc.unique_job_name(lab.resource_name("r-batch"))
+    transform = byoc.transform_request(job, name, "s3://b/in", "s3://b/out",
+                                       "ml.m5.large", lab.tags)
+    assert request_problems("sagemaker", "CreateTransformJob", transform) == []
+    assert re.fullmatch(_pattern("CreateTransformJob", "TransformJobName"), job)
+    assert re.fullmatch(_pattern("CreateEndpoint", "EndpointName"), name)
+    # MaxConcurrentTransforms (default 1) x MaxPayloadInMB must stay within 100 MB
+    assert transform["MaxPayloadInMB"] * transform.get("MaxConcurrentTransforms", 1) <= 100
+
+
+def test_a_too_long_transform_name_is_caught_by_the_check(byoc: Any) -> None:
+    transform = byoc.transform_request("x" * 64, "m", "s3://b/in", "s3://b/out",
+                                       "ml.m5.large", [])
+    assert any("TransformJobName" in p for p in
+               request_problems("sagemaker", "CreateTransformJob", transform))
+
+
+# ----------------------------------------------------------------------------- lab 06: calls
+def test_delete_if_present_ignores_only_missing_objects(byoc: Any) -> None:
+    def gone(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ValidationException",
+                                     "Message": "Could not find endpoint x"}}, "DeleteEndpoint")
+
+    def throttled(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException",
+                                     "Message": "Rate exceeded"}}, "DeleteEndpoint")
+
+    byoc.delete_if_present(gone, EndpointName="x")
+    with pytest.raises(ClientError, match="Rate exceeded"):
+        byoc.delete_if_present(throttled, EndpointName="x")
+
+
+def test_delete_endpoint_deletes_in_order(byoc: Any) -> None:
+    calls: list[tuple[str, dict[str, str]]] = []
+
+    class Client:
+        def __getattr__(self, op: str) -> Any:
+            return lambda **kw: calls.append((op, kw))
+
+    byoc.delete_endpoint(Client(), "ep")
+    assert calls == [("delete_endpoint", {"EndpointName": "ep"}),
+                     ("delete_endpoint_config", {"EndpointConfigName": "ep"}),
+                     ("delete_model", {"ModelName": "ep"})]
+
+
 class _Body:
     def __init__(self, data: bytes) -> None:
-        self._data = data
-        self.closed = False
+        self.data = data
 
     def read(self) -> bytes:
-        return self._data
-
-    def close(self) -> None:
-        self.closed = True
+        return self.data
 
 
-class _LocalRuntime:
-    """Like the SDK's LocalSagemakerRuntimeClient: 4xx comes back as a response."""
+def test_invoke_local_answer(byoc: Any) -> None:
+    sent: list[dict[str, Any]] = []
 
-    def __init__(self, status: int, body: bytes, content_type: str) -> None:
-        self.response = {"Body": _Body(body), "ContentType": content_type,
-                         "ResponseMetadata": {"HTTPStatusCode": status}}
-        self.calls: list[dict[str, Any]] = []
+    class Runtime:
+        def invoke_endpoint(self, **kwargs: Any) -> dict[str, Any]:
+            sent.append(kwargs)
+            return {"Body": _Body(b"unsupported"), "ContentType": "text/plain",
+                    "ResponseMetadata": {"HTTPStatusCode": 415}}
 
-    def invoke_endpoint(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(kwargs)
-        return self.response
-
-
-class _AwsRuntime:
-    """Like boto3's sagemaker-runtime client: 4xx from the container raises ModelError."""
-
-    def __init__(self, error: dict[str, Any]) -> None:
-        self.error = error
-
-    def invoke_endpoint(self, **kwargs: Any) -> dict[str, Any]:
-        raise ClientError(self.error, "InvokeEndpoint")
+    assert byoc.invoke(Runtime(), "ep", "x", "text/plain") == (415, "text/plain",
+                                                               "unsupported")
+    assert sent == [{"EndpointName": "ep", "Body": "x", "ContentType": "text/plain"}]
+    byoc.invoke(Runtime(), "ep", "x", "text/csv", accept="text/csv")
+    assert sent[-1]["Accept"] == "text/csv"
 
 
-def test_invoke_local_success_and_error() -> None:
-    ok = _LocalRuntime(200, b"setosa,1,0,0", "text/csv")
-    got = localmode.invoke(ok, "ep", "5.1,3.5,1.4,0.2", "text/csv", "text/csv")
-    assert got == localmode.Invocation(200, "text/csv", "setosa,1,0,0") and got.ok
-    assert ok.calls[0]["Accept"] == "text/csv" and ok.calls[0]["EndpointName"] == "ep"
-    assert ok.response["Body"].closed
-    bad = localmode.invoke(_LocalRuntime(415, b"unsupported", "text/plain"), "ep", "x",
-                           "text/plain")
-    assert bad.status == 415 and not bad.ok and bad.body == "unsupported"
+def test_invoke_unpacks_model_error_and_raises_others(byoc: Any) -> None:
+    class Runtime:
+        def __init__(self, error: dict[str, Any]) -> None:
+            self.error = error
 
+        def invoke_endpoint(self, **kwargs: Any) -> dict[str, Any]:
+            raise ClientError(self.error, "InvokeEndpoint")
 
-def test_invoke_aws_model_error_is_unpacked() -> None:
-    error = {"Error": {"Code": "ModelError", "Message": "Received client error (400)"},
-             "OriginalStatusCode": 400, "OriginalMessage": "CSV row 1 has 3 value(s)"}
-    got = localmode.invoke(_AwsRuntime(error), "ep", "1,2,3")
-    assert got == localmode.Invocation(400, "text/plain", "CSV row 1 has 3 value(s)")
-
-
-def test_invoke_other_errors_are_raised() -> None:
-    error = {"Error": {"Code": "ValidationError", "Message": "Endpoint ep not found"}}
+    model_error = {"Error": {"Code": "ModelError", "Message": "Received client error (400)"},
+                   "OriginalStatusCode": 400, "OriginalMessage": "CSV row 1 has 3 value(s)"}
+    assert byoc.invoke(Runtime(model_error), "ep", "1,2,3", "text/csv") == (
+        400, "text/plain", "CSV row 1 has 3 value(s)")
+    other = {"Error": {"Code": "ValidationError", "Message": "Endpoint ep not found"}}
     with pytest.raises(ClientError, match="not found"):
-        localmode.invoke(_AwsRuntime(error), "ep", "1,2,3")
+        byoc.invoke(Runtime(other), "ep", "1,2,3", "text/csv")
 
 
-# ----------------------------------------------------------------------------- deploy, transform
-class _FakeSageMaker:
-    """Records calls like boto3's SageMaker client (with waiters: the AWS path)."""
-
-    def __init__(self, endpoint_status: str = "InService", job_status: str = "Completed"):
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.endpoint_status = endpoint_status
-        self.job_status = job_status
-
-    def __getattr__(self, name: str) -> Any:
-        def call(**kwargs: Any) -> dict[str, Any]:
-            self.calls.append((name, kwargs))
-            if name == "describe_endpoint":
-                return {"EndpointStatus": self.endpoint_status}
-            if name == "describe_transform_job":
-                return {"TransformJobStatus": self.job_status, "FailureReason": "boom"}
-            return {}
-        return call
-
-    def get_waiter(self, name: str) -> Any:
-        outer = self
-
-        class _Waiter:
-            def wait(self, **kwargs: Any) -> None:
-                outer.calls.append((f"wait:{name}", kwargs))
-
-        return _Waiter()
-
-
-def test_deploy_on_aws_path_creates_three_objects_and_waits() -> None:
-    sm = _FakeSageMaker()
-    tags = [{"Key": "course", "Value": "mle-on-aws"}]
-    dep = localmode.deploy(sm, "ep", "img:1", "s3://b/model.tar.gz", "arn:role",
-                           instance_type="ml.m5.large", tags=tags)
-    names = [c[0] for c in sm.calls]
-    assert names == ["create_model", "create_endpoint_config", "create_endpoint",
-                     "wait:endpoint_in_service", "describe_endpoint"]
-    model = sm.calls[0][1]
-    assert model["PrimaryContainer"] == {"Image": "img:1", "ModelDataUrl": "s3://b/model.tar.gz",
-                                         "Environment": {}}
-    assert model["Tags"] == tags
-    variant = sm.calls[1][1]["ProductionVariants"][0]
-    assert variant["InstanceType"] == "ml.m5.large" and variant["InitialInstanceCount"] == 1
-    assert dep.endpoint_name == "ep" and dep.seconds_to_in_service >= 0
-    dep.delete()
-    dep.delete()  # idempotent
-    deletes = [c[0] for c in sm.calls if c[0].startswith("delete_")]
-    assert deletes == ["delete_endpoint", "delete_endpoint_config", "delete_model"]
-
-
-def test_deploy_that_fails_cleans_up_and_says_so() -> None:
-    sm = _FakeSageMaker(endpoint_status="Failed")
-    with pytest.raises(LabKitError, match="ended in status Failed"):
-        localmode.deploy(sm, "ep", "img:1", "s3://b/m.tar.gz", "arn:role",
-                         instance_type="ml.m5.large")
-    assert [c[0] for c in sm.calls][-3:] == ["delete_endpoint", "delete_endpoint_config",
-                                              "delete_model"]
-
-
-def test_run_transform_request_and_failure() -> None:
-    sm = _FakeSageMaker()
-    out = localmode.run_transform(sm, "job", "model", "s3://b/in", "s3://b/out",
-                                  instance_type="ml.m5.large")
-    assert out["TransformJobStatus"] == "Completed"
-    request = sm.calls[0][1]
-    assert request["TransformInput"]["SplitType"] == "Line"
-    assert request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == "s3://b/in"
-    assert request["TransformOutput"] == {"S3OutputPath": "s3://b/out", "AssembleWith": "Line",
-                                          "Accept": "text/csv"}
-    assert request["BatchStrategy"] == "MultiRecord" and request["MaxPayloadInMB"] == 6
-    with pytest.raises(LabKitError, match="ended in status Failed: boom"):
-        localmode.run_transform(_FakeSageMaker(job_status="Failed"), "job", "model",
-                                "s3://b/in", "s3://b/out", instance_type="ml.m5.large")
-
-
-# ----------------------------------------------------------------------------- ECR (moto)
-def test_publish_image_locally_makes_api_calls_and_a_tag_but_pushes_nothing(
-    monkeypatch: pytest.MonkeyPatch,
+def test_publish_image_locally_tags_but_pushes_nothing(
+    byoc: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     docker_calls: list[tuple[str, ...]] = []
-    monkeypatch.setattr(ecr, "_docker", lambda *args, **kw: docker_calls.append(args))
-    with lab_context("99-unit-ecr") as lab:
-        first = ecr.publish_image(lab, "mlecourse/r-model:abc123", "mlecourse-99-r")
-        again = ecr.publish_image(lab, "mlecourse/r-model:abc123", "mlecourse-99-r")
-        repo = lab.client("ecr").describe_repositories(repositoryNames=["mlecourse-99-r"])
-        tags = lab.client("ecr").list_tags_for_resource(resourceArn=first.repository_arn)
+    monkeypatch.setattr(byoc, "docker", lambda *args, **kw: docker_calls.append(args))
+    with lab_context("98-unit-test") as lab:
+        ecr = lab.client("ecr")
+        first = byoc.publish_image(lab, "mlecourse/r-model:abc123", "mlecourse-98-r")
+        again = byoc.publish_image(lab, "mlecourse/r-model:abc123", "mlecourse-98-r")
+        repo = ecr.describe_repositories(repositoryNames=["mlecourse-98-r"])
+        arn = repo["repositories"][0]["repositoryArn"]
+        tags = ecr.list_tags_for_resource(resourceArn=arn)["tags"]
+        assert lab.cleanup(verbose=False) == []
     registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-    assert first.image_uri == f"{registry}/mlecourse-99-r:abc123"
-    assert first.registry == registry and first.login_user == "AWS"
-    assert first.pushed is False and again.pushed is False
+    assert first == again == f"{registry}/mlecourse-98-r:abc123"
     assert repo["repositories"][0]["imageTagMutability"] == "IMMUTABLE"
-    assert {"Key": "course", "Value": "mle-on-aws"} in tags["tags"]
-    assert "already there" in again.steps[0]
-    # Only local tags (and their removal at cleanup): no login, no push.
-    assert {c[0] for c in docker_calls} == {"tag", "rmi"}
-    assert ("tag", "mlecourse/r-model:abc123", first.image_uri) in docker_calls
+    assert {"Key": "lab", "Value": "98-unit-test"} in tags
+    # local tags and their removal only: no login, no push
+    assert [c[0] for c in docker_calls] == ["tag", "tag", "rmi", "rmi"]
+    assert ("tag", "mlecourse/r-model:abc123", first) in docker_calls
+
+
+def test_publish_image_keeps_a_repository_it_did_not_create(
+    byoc: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(byoc, "docker", lambda *args, **kw: "")
+    left: list[list[str]] = []
+    with lab_context("98-unit-test") as lab:
+        ecr = lab.client("ecr")
+        ecr.create_repository(repositoryName="someone-elses")
+
+        def names() -> list[str]:
+            return sorted(r["repositoryName"] for r in
+                          ecr.describe_repositories()["repositories"])
+
+        lab.on_cleanup("delete it (the test's own)",  # runs last
+                       lambda: ecr.delete_repository(repositoryName="someone-elses"))
+        lab.on_cleanup("look at what is left", lambda: left.append(names()))
+        byoc.publish_image(lab, "mlecourse/r-model:abc123", "someone-elses")
+        byoc.publish_image(lab, "mlecourse/r-model:abc123", "mlecourse-98-mine")
+        assert names() == ["mlecourse-98-mine", "someone-elses"]
+        assert lab.cleanup(verbose=False) == []
+    assert left == [["someone-elses"]]
+
+
+def test_course_image_uses_a_given_uri_on_aws_without_building(
+    byoc: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[str] = []
+    monkeypatch.setattr(byoc, "build_image", lambda name: built.append(name))
+    monkeypatch.setenv("COURSE_IMAGE_TABULAR_SKLEARN", "1.dkr.ecr.r.amazonaws.com/x:1")
+    lab = aws_lab()
+    assert byoc.course_image(lab, "tabular-sklearn") == "1.dkr.ecr.r.amazonaws.com/x:1"
+    assert built == []
