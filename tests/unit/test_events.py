@@ -214,6 +214,7 @@ def test_wait_for_messages_counts_and_times_out(lab):
     for i in range(2):
         sqs.send_message(QueueUrl=url, MessageBody=str(i))
     assert wait_for_messages(sqs, url, 2, timeout_s=1) == 2
+    assert wait_for_messages(sqs, url, 2, timeout_s=5, long_poll_s=1) == 2  # long-poll path
     assert queue_depth(sqs, url) == 2  # peeking left both messages in the queue
     with pytest.raises(LabKitError, match="0-20"):
         wait_for_messages(sqs, url, 1, timeout_s=1, long_poll_s=21)
