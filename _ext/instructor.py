@@ -73,10 +73,13 @@ def round5(minutes: float) -> int:
 # Chapters
 QUESTION = re.compile(
     r"^:::\{exercise\} (?P<title>Question (?P<num>\d+)(?: · Task (?P<task>\d\.\d))?[^\n]*)\n"
-    r"(?P<body>.*?)^:::$", re.S | re.M)
-SOLUTION = re.compile(r"^:::\{solution\} (?P<label>\S+)\n(?P<body>.*?)^:::$", re.S | re.M)
+    r"(?P<body>.*?)^:::(?!\{)", re.S | re.M)
+# A block ends at the first line that starts with ":::" (even one with text after it, which
+# MyST would not close: the chapter's own build warns about that, this page should not).
+SOLUTION = re.compile(r"^:::\{solution\} (?P<label>\S+)\n(?P<body>.*?)^:::(?!\{)",
+                      re.S | re.M)
 MISCONCEPTION = re.compile(
-    r"^:::\{admonition\} (?P<title>Common misconception[^\n]*)\n(?P<body>.*?)^:::$",
+    r"^:::\{admonition\} (?P<title>Common misconception[^\n]*)\n(?P<body>.*?)^:::(?!\{)",
     re.S | re.M)
 OPTION = re.compile(r"^- \*\*(?P<letter>[A-E])\.\*\* (?P<text>.*)$", re.M)
 KEY = re.compile(r"^\*\*(?P<key>(?:Order|Match): [^*]+|[A-E](?:, [A-E])*)\.\*\*\s*", re.M)
@@ -149,14 +152,17 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?)])\s+(?=\*\*|[A-Z(`])", flat) if s]
 
 
-def absolute_docs(text: str, chapter_docname: str) -> str:
-    """Rewrite a chapter's relative ``{doc}`` roles so the text can live on another page."""
+def absolute_docs(text: str, chapter_docname: str, known: set[str] | None = None) -> str:
+    """Rewrite a chapter's relative ``{doc}`` roles so the text can live on another page;
+    given the book's ``known`` documents, a link to any other becomes plain text."""
     base = Path(chapter_docname).parent
 
     def fix(match: re.Match[str]) -> str:
         title, target = match.group(1), match.group(2).strip()
         if not target.startswith("/"):
             target = "/" + os.path.normpath(str(base / target)).replace(os.sep, "/")
+        if known is not None and target.lstrip("/") not in known:
+            return f"*{title or Path(target).name}*"
         return f"{{doc}}`{title} <{target}>`" if title else f"{{doc}}`{target}`"
 
     return DOC_ROLE.sub(fix, text)
@@ -493,7 +499,7 @@ class InstructorPlan(SphinxDirective):
         labs_md = []
         for lab in chapter.labs:
             source = srcdir / f"{lab}.ipynb"
-            if source.exists():
+            if source.exists() and lab in self.env.found_docs:
                 self.env.note_dependency(str(source))
                 header = lab_header(_read(source) or {})
                 labs_md.append((lab, header))
@@ -506,7 +512,9 @@ class InstructorPlan(SphinxDirective):
                 objective = header.get("Objectives", "see the lab")
                 text.append(f"- {{doc}}`/{lab}`: {objective}")
         else:
-            text.append("- This chapter has no lab: " + first_sentence(chapter.intro))
+            why = ("its labs are not in this book build" if chapter.labs
+                   else "this chapter has no lab")
+            text.append(f"- The chapter ({why}): " + first_sentence(chapter.intro))
         text += ["", "### Key points", ""]
         points = decision_points(chapter.choosing)
         if points:
@@ -519,7 +527,8 @@ class InstructorPlan(SphinxDirective):
             text += ["", "Misconceptions to raise (full text on "
                      "{doc}`the misconceptions sheet </instructor/misconceptions>`):", ""]
             text += [f"- {m.title.split(':', 1)[-1].strip()}" for m in chapter.misconceptions]
-        result += _markdown(self, absolute_docs("\n".join(text), docname))
+        result += _markdown(self, absolute_docs("\n".join(text), docname,
+                                                set(self.env.found_docs)))
         for lab, _ in labs_md:
             result += _markdown(self, f"\n### Run live or show pre-run: {{doc}}`/{lab}`\n")
             result.append(instructor_node(kind="cells", chapter=docname, lab=lab))
@@ -582,7 +591,7 @@ class InstructorAnswerKey(SphinxDirective):
                     + "; ".join(q.key if q.kind in ('single', 'multiple') else q.kind
                                 for q in chapter.questions), ""]
             for q in chapter.questions:
-                out += answer_markdown(q)
+                out += answer_markdown(q, set(self.env.found_docs))
         return _markdown(self, "\n".join(out))
 
 
@@ -590,7 +599,7 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def answer_markdown(q: Question) -> list[str]:
+def answer_markdown(q: Question, known: set[str] | None = None) -> list[str]:
     ref = f"{{ref}}`{q.title} <{q.label}>`" if q.label else q.title
     kinds = {"single": "single answer", "multiple": "multiple response",
              "order": "ordering", "match": "matching"}
@@ -613,20 +622,22 @@ def answer_markdown(q: Question) -> list[str]:
         where = {"solution": "", "further reading": " (from the chapter's further reading)",
                  "the chapter": " (the closest AWS page the chapter links)"}[q.link_from]
         lines.append(f"- Settled by: [{q.link[0]}]({q.link[1]}){where}")
-    return [absolute_docs(line, q.chapter) for line in lines]
+    return [absolute_docs(line, q.chapter, known) for line in lines]
 
 
 class InstructorMisconceptions(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         out: list[str] = []
         count = 0
+        known = set(self.env.found_docs)
         for chapter in _chapters(self):
             for m in chapter.misconceptions:
                 count += 1
+                body = absolute_docs(m.body, chapter.docname, known)
                 out += ["", f"::::{{admonition}} {m.title}", ":class: misconception", "",
-                        m.body, "", f"From {{doc}}`/{chapter.docname}`.", "::::"]
+                        body, "", f"From {{doc}}`/{chapter.docname}`.", "::::"]
         intro = f"{plural(count, 'misconception')}, collected from the chapters at build time."
-        return _markdown(self, absolute_docs(intro + "\n" + "\n".join(out), "chapters/x/y"))
+        return _markdown(self, intro + "\n" + "\n".join(out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -668,7 +679,8 @@ def _link(app: Sphinx, fromdoc: str, docname: str, text: str) -> nodes.Node:
 
 def chapter_runs(app: Sphinx, chapter: Chapter) -> list[LabRun]:
     srcdir = Path(app.srcdir)
-    return [lab_run(app, srcdir, lab, exec_runtime(app, lab)) for lab in chapter.labs]
+    return [lab_run(app, srcdir, lab, exec_runtime(app, lab)) if lab in app.env.found_docs
+            else LabRun(lab, exists=False) for lab in chapter.labs]
 
 
 def slides_uri(app: Sphinx, fromdoc: str, chapter_docname: str) -> str:
