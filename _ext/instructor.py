@@ -16,6 +16,8 @@ Directives (used by the pages under ``instructor/``):
     the chapter's own explanation that name it) and the AWS page that settles it.
 ``{instructor-misconceptions}``
     Every ``Common misconception`` callout of the chapters, in book order.
+``{instructor-prompts}``
+    Every session plan's discussion prompts, by chapter.
 
 Where a lab's numbers come from, in order: the lab source itself when the book is built from
 executed copies (the book test puts them in place), ``_build/executed/<lab>.ipynb`` written by
@@ -640,6 +642,26 @@ class InstructorMisconceptions(SphinxDirective):
         return _markdown(self, intro + "\n" + "\n".join(out))
 
 
+class InstructorPrompts(SphinxDirective):
+    """Every session plan's discussion prompts, by chapter, on one page."""
+
+    def run(self) -> list[nodes.Node]:
+        srcdir = Path(self.env.srcdir)
+        out: list[str] = []
+        for chapter in _chapters(self):
+            plan = srcdir / "instructor" / "sessions" / f"{chapter.stem}.md"
+            if not plan.exists():
+                continue
+            self.env.note_dependency(str(plan))
+            prompts = dict(sections(plan.read_text(encoding="utf-8"))).get(
+                "Discussion prompts", "")
+            items = [ln for ln in prompts.splitlines() if ln.startswith("- ")]
+            if items:
+                link = f"{{doc}}`{chapter.title} </instructor/sessions/{chapter.stem}>`"
+                out += ["", f"**{link}**", "", *items]
+        return _markdown(self, "\n".join(out))
+
+
 # --------------------------------------------------------------------------------------------
 # After reading: tables that need the labs' runs
 def _table(headers: list[str], rows: list[list[Any]]) -> nodes.table:
@@ -948,6 +970,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("instructor-agenda", InstructorAgenda)
     app.add_directive("instructor-answer-key", InstructorAnswerKey)
     app.add_directive("instructor-misconceptions", InstructorMisconceptions)
+    app.add_directive("instructor-prompts", InstructorPrompts)
     app.add_post_transform(InstructorTransform)
     app.connect("env-get-outdated", always_outdated)
     app.connect("build-finished", write_slides)
