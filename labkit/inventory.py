@@ -305,11 +305,13 @@ def leftovers(snap: Snapshot) -> list[str]:
 def unfindable(lab: Any) -> list[str]:
     """Resources in moto now that the sweep would NOT find if the lab stopped here.
 
-    For the test harness: call it after every cell of a lab (local backend only); an
-    empty list means a learner who stops at this cell leaves nothing lab 99 cannot delete.
+    For the test harness: call it after every cell of a lab (local backend only), e.g.
+    ``labkit.inventory.unfindable(labkit.session.active_lab())``; an empty list means a
+    learner who stops at this cell leaves nothing lab 99 cannot delete. ``[]`` when no lab
+    is open, on ``aws``, or after the lab's clean-up.
     """
     snap = getattr(lab, "_snapshot", None)
-    if snap is None:
+    if snap is None or getattr(lab, "closed", True):
         return []
     problems = []
     for r in new_resources(snap):

@@ -5,8 +5,9 @@ Each lab deletes what it created in its cleanup cell. This module is the safety 
 cells that never ran. A resource is the course's when its name starts with ``mlecourse``,
 when it carries the tag ``course=mle-on-aws``, or when it lives inside one that is (a subnet
 of a course VPC, a schedule in a course schedule group, a package in a course model package
-group). Kinds that cannot be tagged (EventBridge Scheduler schedules, MLflow tracking
-servers' names, Application Auto Scaling targets) are found by name.
+group). Kinds that cannot be tagged (EventBridge Scheduler schedules, Application Auto
+Scaling policies and scheduled actions) are found by their name or the course resource they
+belong to (a course schedule group; ``endpoint/mlecourse-…`` in the resource id).
 
 :data:`KINDS` lists every kind the labs create, in the order the sweep deletes them:
 dependents first (an endpoint before its endpoint configuration, that before its model;
