@@ -38,6 +38,10 @@ def test_fuse_is_reciprocal_rank_fusion(lesson):
     assert list(lesson.fuse([0, 1, 2], [2, 0, 1])) == [0, 2, 1]
     # with k = 0: chunk 1 scores 1/1 + 1/3, chunk 0 1/2 + 1/2, chunk 2 1/3 + 1/1 (tie: index)
     assert list(lesson.fuse([1, 0, 2], [2, 0, 1], k=0)) == [1, 2, 0]
+    # where k matters: with k = 60 chunk 0 scores 2/61 + 1/63 = .048660, chunk 1 3/62 =
+    # .048387, chunk 2 2/63 + 1/61 = .048141; with k = 0: 2.333, 1.5, 1.667
+    assert list(lesson.fuse([0, 1, 2], [0, 1, 2], [2, 1, 0])) == [0, 1, 2]
+    assert list(lesson.fuse([0, 1, 2], [0, 1, 2], [2, 1, 0], k=0)) == [0, 2, 1]
 
 
 def test_chapter_ranking_and_metrics(lesson):
