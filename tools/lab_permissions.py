@@ -3,7 +3,8 @@
     python tools/lab_permissions.py            # print each lab's actions
     python tools/lab_permissions.py --write    # and rewrite policies/course-learner.json
 
-A static scan: every code cell of every lab (and the ``labkit`` modules the labs call) is
+A static scan of the code that runs on ``aws`` (the body of ``if lab.is_local:`` and code
+after ``if not lab.is_local: return`` are local-only and left out): every code cell of every lab (and the ``labkit`` modules the labs call) is
 parsed with ``ast``; a name bound to ``lab.client("svc")`` (or ``<session>.client("svc")``),
 or a name that conventionally holds one (``s3``, ``sm``, ``iam`` …), is a client of ``svc``;
 each ``client.method(...)`` whose method is an operation in botocore's service model for
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
+import re
 import sys
 from functools import cache
 from pathlib import Path
@@ -86,12 +89,72 @@ def actions_for(service: str, method: str) -> list[str]:
 
 
 def _client_service(node: ast.AST) -> str | None:
-    """'svc' for ``<anything>.client("svc", ...)``."""
+    """'svc' for ``<anything>.client("svc", ...)``, also as either arm of ``a if c else b``
+    (``stand_in if lab.is_local else lab.client("comprehend")``)."""
+    if isinstance(node, ast.IfExp):
+        return _client_service(node.orelse) or _client_service(node.body)
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
             and node.func.attr == "client" and node.args
             and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
         return node.args[0].value
     return None
+
+
+def _is_local_test(test: ast.AST) -> bool | None:
+    """True for ``<x>.is_local``, False for ``not <x>.is_local``, None otherwise."""
+    if isinstance(test, ast.Attribute) and test.attr == "is_local":
+        return True
+    if (isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+            and isinstance(test.operand, ast.Attribute) and test.operand.attr == "is_local"):
+        return False
+    return None
+
+
+def _exits(body: list[ast.stmt]) -> bool:
+    return bool(body) and isinstance(body[-1], (ast.Return, ast.Raise, ast.Continue))
+
+
+def aws_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` that can run on the ``aws`` backend: the body of
+    ``if lab.is_local:`` is left out, and so is whatever follows an
+    ``if not lab.is_local: return …`` in its block (local-only code)."""
+    out: list[ast.AST] = []
+
+    def block(stmts: list[ast.stmt]) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                local = _is_local_test(stmt.test)
+                if local is True:
+                    out.append(stmt.test)
+                    block(stmt.orelse)
+                    if _exits(stmt.orelse):
+                        return
+                    continue
+                if local is False:
+                    out.append(stmt.test)
+                    block(stmt.body)
+                    if _exits(stmt.body):
+                        return  # the rest of this block runs only locally
+                    continue
+            visit(stmt)
+
+    def visit(node: ast.AST) -> None:
+        out.append(node)
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                block(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        visit(item)
+            elif isinstance(value, ast.AST):
+                visit(value)
+
+    if isinstance(tree, ast.Module):
+        block(tree.body)
+    else:
+        visit(tree)
+    return out
 
 
 def scan_source(source: str, bound: dict[str, str] | None = None) -> set[str]:
@@ -103,7 +166,8 @@ def scan_source(source: str, bound: dict[str, str] | None = None) -> set[str]:
     except SyntaxError:
         return set()
     found: set[str] = set()
-    for node in ast.walk(tree):
+    reachable = aws_nodes(tree)
+    for node in reachable:
         if isinstance(node, ast.Assign):
             service = _client_service(node.value)
             if service:
@@ -116,21 +180,28 @@ def scan_source(source: str, bound: dict[str, str] | None = None) -> set[str]:
                     service = _client_service(value)
                     if service and isinstance(target, ast.Name):
                         names[target.id] = service
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+    for node in reachable:
+        # a call ``client.op(...)`` or a method handed on (``retry(client.op, ...)``)
+        if not isinstance(node, ast.Attribute):
             continue
-        owner, method = node.func.value, node.func.attr
+        owner, method = node.value, node.attr
         service = _client_service(owner)
         if service is None and isinstance(owner, ast.Name):
             service = names.get(owner.id)
-        if service is None:
+        if service is None or method == "get_paginator":
             continue
-        if method == "get_paginator" and node.args and isinstance(node.args[0], ast.Constant):
-            method = str(node.args[0].value)
-        try:
+        with contextlib.suppress(Exception):  # a service botocore does not know
             found.update(actions_for(service, method))
-        except Exception:  # noqa: BLE001 - a service botocore does not know: not an AWS call
-            continue
+    for node in reachable:  # the paginator's operation is its first argument
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get_paginator" and node.args
+                and isinstance(node.args[0], ast.Constant)):
+            owner = node.func.value
+            service = _client_service(owner) or (
+                names.get(owner.id) if isinstance(owner, ast.Name) else None)
+            if service:
+                with contextlib.suppress(Exception):
+                    found.update(actions_for(service, str(node.args[0].value)))
     return found
 
 
@@ -169,14 +240,19 @@ def lab_sources(path: Path) -> list[str]:
     return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
 
 
-def kit_modules_used(sources: list[str]) -> set[str]:
-    """labkit modules a lab imports (``from labkit import x``, ``labkit.x``)."""
+def kit_modules_used(sources: list[str]) -> list[Path]:
+    """The labkit modules (standins included) a lab imports: ``labkit.x``,
+    ``from labkit.standins import y``, ``from labkit import x``."""
     text = "\n".join(sources)
-    used = {"session"}  # start_lab, buckets, clean-up
-    for module in KIT.glob("*.py"):
-        name = module.stem
-        if f"labkit.{name}" in text or f"import {name}" in text or f" {name}," in text:
-            used.add(name)
+    used = [KIT / "session.py"]  # start_lab, buckets, clean-up
+    for module in sorted(KIT.rglob("*.py")):
+        rel = module.relative_to(KIT).with_suffix("")
+        dotted = "labkit." + ".".join(rel.parts)
+        parent = ".".join(("labkit", *rel.parts[:-1]))
+        stem = rel.parts[-1]
+        imported = re.search(rf"from {re.escape(parent)} import [^\n]*\b{stem}\b", text)
+        if dotted in text or imported:
+            used.append(module)
     return used
 
 
@@ -192,10 +268,8 @@ def lab_actions() -> dict[str, list[str]]:
         for source in sources:
             actions |= scan_source(source, bound)
         actions |= sdk_actions(sources)
-        for name in sorted(kit_modules_used(sources)):
-            module = KIT / f"{name}.py"
-            if module.exists():
-                actions |= scan_source(module.read_text(encoding="utf-8"))
+        for module in kit_modules_used(sources):
+            actions |= scan_source(module.read_text(encoding="utf-8"))
         result[path.stem] = sorted(actions)
     return result
 

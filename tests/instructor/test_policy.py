@@ -53,11 +53,33 @@ def test_scanner_maps_boto3_calls_to_iam_actions():
         'lab.client("stepfunctions").start_execution(**request)\n'
         'runtime = lab.client("sagemaker-runtime")\n'
         "runtime.invoke_endpoint(EndpointName=n, Body=b)\n"
+        'pii = standin if lab.is_local else lab.client("comprehend")\n'
+        "pii.detect_pii_entities(Text=t, LanguageCode='en')\n"
+        "retry(s3.delete_bucket, Bucket=b)\n"
+        "s3.get_paginator('list_object_versions')\n"
         "s3.not_an_operation()\n"
         "print(s3.meta)\n"
     )
     assert lab_permissions.scan_source(source, {}) == {
-        "s3:ListBucket", "s3:PutObject", "states:StartExecution", "sagemaker:InvokeEndpoint"}
+        "s3:ListBucket", "s3:PutObject", "states:StartExecution", "sagemaker:InvokeEndpoint",
+        "comprehend:DetectPiiEntities", "s3:ListBucketVersions",
+        "s3:DeleteBucket"}
+
+
+def test_local_only_code_is_left_out():
+    source = (
+        'iam = lab.client("iam")\n'
+        "if lab.is_local:\n"
+        '    iam.create_user(UserName="u")\n'
+        "else:\n"
+        '    iam.get_role(RoleName="r")\n'
+        "def partner(lab):\n"
+        "    if not lab.is_local:\n"
+        "        return lab.boto_session\n"
+        '    iam.create_access_key(UserName="u")\n'
+        'iam.delete_role(RoleName="r")\n'
+    )
+    assert lab_permissions.scan_source(source, {}) == {"iam:GetRole", "iam:DeleteRole"}
 
 
 def test_every_lab_is_scanned(found):
