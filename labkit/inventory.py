@@ -79,6 +79,8 @@ MODEL_KINDS: dict[str, str] = {
     "ec2.NetworkInterface": "ec2:network-interface",
     "ec2.NetworkAcl": "ec2:network-acl",
     "logs.LogGroup": "logs:log-group",
+    "firehose.DeliveryStream": "firehose:deliverystream",
+    "kinesis.Stream": "kinesis:stream",
 }
 
 RECORDS: frozenset[str] = frozenset({
@@ -94,6 +96,7 @@ RECORDS: frozenset[str] = frozenset({
     "stepfunctions.Execution",
     # Data, not resources: messages, metric points, credentials of a session.
     "sqs.Message",
+    "kinesis.Record",
     "cloudwatch.MetricDatum",
     "cloudwatch.MetricAggregatedDatum",
     "sts.Token",
@@ -126,6 +129,7 @@ PARTS_AND_DATA: frozenset[str] = frozenset({
     "ec2.Volume", "ec2.ManagedPrefixList", "ec2.InstanceType",
     "stepfunctions.StateMachineVersion", "stepfunctions.StateMachineAlias",
     "logs.LogStream", "logs.LogEvent", "cloudwatch.MetricDatumBase",
+    "kinesis.Shard", "kinesis.Record", "kinesis.Consumer",
 })
 """Classes the record of created kinds may hold that need no deleter of their own."""
 

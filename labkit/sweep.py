@@ -40,6 +40,7 @@ HOURLY_USD: dict[str, tuple[float | None, str]] = {
     "ec2:elastic-ip": (0.005, "https://aws.amazon.com/vpc/pricing/"),  # public IPv4
     "ml.m5.large": (0.115, "https://aws.amazon.com/sagemaker/ai/pricing/"),
     "sagemaker:mlflow-tracking-server": (None, "https://aws.amazon.com/sagemaker/ai/pricing/"),
+    "kinesis:stream": (None, "https://aws.amazon.com/kinesis/data-streams/pricing/"),
 }
 """Hourly prices the dry run shows (None: billed, see the page). Interface endpoints are
 billed per Availability Zone; endpoints per instance (other types: see the page)."""
@@ -87,7 +88,7 @@ class CourseResource:
 BILLED_HOURLY = frozenset({
     "sagemaker:endpoint", "ec2:natgateway", "ec2:vpc-endpoint", "ec2:elastic-ip",
     "sagemaker:mlflow-tracking-server", "sagemaker:training-job", "sagemaker:processing-job",
-    "sagemaker:transform-job", "sagemaker:hyper-parameter-tuning-job",
+    "sagemaker:transform-job", "sagemaker:hyper-parameter-tuning-job", "kinesis:stream",
 })
 
 
@@ -376,6 +377,35 @@ def _find_subscriptions(f: _Finder) -> Found:
         if arn.startswith("arn:"):  # not "PendingConfirmation"
             yield f.resource("sns:subscription", arn.rsplit(":", 1)[-1], arn, item,
                              parent_owned=topic.startswith(NAME_PREFIX), topic=topic)
+
+
+def _find_delivery_streams(f: _Finder) -> Found:
+    firehose = f.client("firehose")
+    names: list[str] = []
+    start: dict[str, str] = {}
+    while True:  # no paginator: ExclusiveStartDeliveryStreamName
+        page = firehose.list_delivery_streams(Limit=100, **start)
+        names += page.get("DeliveryStreamNames", [])
+        if not page.get("HasMoreDeliveryStreams") or not names:
+            break
+        start = {"ExclusiveStartDeliveryStreamName": names[-1]}
+    for name in names:
+        tags: dict[str, str] = {}
+        if not name.startswith(NAME_PREFIX):
+            tags = _tags_to_dict(firehose.list_tags_for_delivery_stream(
+                DeliveryStreamName=name).get("Tags"))
+        arn = f"arn:aws:firehose:{f.lab.region}:{f.lab.account_id}:deliverystream/{name}"
+        yield f.resource("firehose:deliverystream", name, arn, {}, tags)
+
+
+def _find_streams(f: _Finder) -> Found:
+    kinesis = f.client("kinesis")
+    for item in _pages(kinesis, "list_streams", "StreamSummaries"):
+        name, arn = item["StreamName"], item["StreamARN"]
+        tags: dict[str, str] = {}
+        if not name.startswith(NAME_PREFIX):
+            tags = _tags_to_dict(kinesis.list_tags_for_stream(StreamName=name).get("Tags"))
+        yield f.resource("kinesis:stream", name, arn, item, tags)
 
 
 def _find_queues(f: _Finder) -> Found:
@@ -754,6 +784,12 @@ KINDS: list[Kind] = [
          "its topic is the course's"),
     Kind("sns:topic", _find_topics, _call("sns", "delete_topic", TopicArn=_arn),
          ("create_topic",)),
+    Kind("firehose:deliverystream", _find_delivery_streams,
+         _call("firehose", "delete_delivery_stream", DeliveryStreamName=_name),
+         ("create_delivery_stream",)),
+    Kind("kinesis:stream", _find_streams,
+         _call("kinesis", "delete_stream", StreamName=_name,
+               EnforceConsumerDeletion=lambda r: True), ("create_stream",)),
     Kind("sqs:queue", _find_queues,
          _call("sqs", "delete_queue", QueueUrl=lambda r: r.extra["url"]), ("create_queue",)),
     Kind("ecr:repository", _find_repositories,

@@ -17,6 +17,7 @@ from test_sweep import leave_everything
 NOT_RESOURCES = {
     "put_object", "put_bucket_tagging", "put_bucket_policy", "put_bucket_versioning",
     "put_bucket_notification_configuration", "put_metric_data", "put_events",
+    "put_record", "put_records", "put_record_batch",
     "start_execution", "start_pipeline_execution", "start_lab", "create_connection",
     "add_argument", "add_parser", "add_subparsers", "add_scalar", "add_histogram",
     "add_text", "add_figure", "add_patch", "register_forward_hook", "tag_resource",

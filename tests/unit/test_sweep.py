@@ -65,6 +65,14 @@ def leave_everything(lab, prefix="mlecourse-98", tags=None):
         name=f"{prefix}-machine", roleArn=role_arn, tags=[
             {"key": t["Key"], "value": t["Value"]} for t in tags],
         definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))
+    lab.client("kinesis").create_stream(StreamName=f"{prefix}-stream", ShardCount=1)
+    lab.client("firehose").create_delivery_stream(
+        DeliveryStreamName=f"{prefix}-delivery", DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={
+            "KinesisStreamARN": f"arn:aws:kinesis:{region}:{acct}:stream/{prefix}-stream",
+            "RoleARN": role_arn},
+        ExtendedS3DestinationConfiguration={"RoleARN": role_arn,
+                                            "BucketARN": f"arn:aws:s3:::{prefix}-bucket"})
     lab.client("ecr").create_repository(repositoryName=f"{prefix}-repo", tags=tags)
     lab.client("logs").create_log_group(logGroupName=f"/{prefix}/logs", tags=tag_map)
 
