@@ -387,6 +387,7 @@ def stdout_of(cell: dict[str, Any]) -> str:
     return "".join(out)
 
 
+SLOW_CELL_SECONDS = 10  # a cell the test run timed at this or more is shown pre-run
 SLOW = re.compile(r"\.train\(|build_image|docker|create_endpoint\(|\.tune\(|wait_|sleep\(|"
                   r"deploy\(|run_pipeline|\.start\(|Processor|Transformer|ModelTrainer\(")
 CALL = re.compile(r"\*\*request|\.(?:create|put|start|invoke|update|register|describe|get)_\w+\(")
@@ -413,7 +414,10 @@ def classify_cells(nb: dict[str, Any]) -> list[tuple[str, list[str], list[str]]]
             live.append(f"[{number}]")
             continue
         has_figure = any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
-        if source.lstrip().startswith("#@save"):
+        seconds = cell.get("metadata", {}).get("labkit", {}).get("seconds")
+        if seconds is not None and seconds >= SLOW_CELL_SECONDS:
+            pre.append(f"[{number}] (took {seconds:.0f} s)")
+        elif source.lstrip().startswith("#@save"):
             pre.append(f"[{number}] (#@save: walk through the code)")
         elif SLOW.search(source):
             pre.append(f"[{number}] (containers or waiting)")

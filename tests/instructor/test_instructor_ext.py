@@ -131,6 +131,10 @@ def test_run_time_and_outputs_come_from_the_executed_copy(tmp_path):
     assert instructor.checkpoints(run.notebook) == [("1 · Count", "[2]", "n = 3")]
     rows = instructor.classify_cells(run.notebook)
     assert rows[0] == ("Start", ["[1]"], []) and rows[-1][1][-1] == "[3]"
+    # a cell the test run timed as slow is shown pre-run, whatever it contains
+    run.notebook["cells"][3]["metadata"] = {"labkit": {"seconds": 42.0}}
+    rows = instructor.classify_cells(run.notebook)
+    assert rows[1] == ("1 · Count", ["[3]"], ["[2] (took 42 s)"])
 
 
 def test_slides_are_self_contained(chapters):
