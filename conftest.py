@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -128,9 +129,16 @@ class LabCell(IPyNbCell):
         started = time.perf_counter()
         try:
             super().runtest()
-            self.passed = True
         finally:
             self.seconds = time.perf_counter() - started
+        if self.run == 1:
+            unfindable = self.parent.unfindable_now()
+            if unfindable:
+                raise AssertionError(
+                    f"a learner who stops after code cell {self.cell_num} leaves resources that "
+                    "lab 99's sweep cannot find (tag them or give them the course prefix):\n"
+                    + "\n".join(unfindable))
+        self.passed = True
 
     def reportinfo(self) -> tuple[Any, int, str]:
         rel = self.path.relative_to(REPO_ROOT)
@@ -185,6 +193,22 @@ class LabNotebook(IPyNbFile):
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+    def unfindable_now(self) -> list[str]:
+        """Ask the lab's kernel what the sweep could not find if the lab stopped here."""
+        expression = ("__import__('json').dumps(__import__('labkit.inventory', fromlist=['_'])"
+                      ".unfindable(__import__('labkit.session', fromlist=['_']).active_lab()))")
+        kernel = self.kernel
+        msg_id = kernel.kc.execute("", silent=True, store_history=False,
+                                   user_expressions={"unfindable": expression})
+        while True:
+            reply = kernel.get_message(stream="shell", timeout=60)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        found = reply["content"].get("user_expressions", {}).get("unfindable", {})
+        if found.get("status") != "ok":
+            return [f"the check itself failed: {found.get('ename')}: {found.get('evalue')}"]
+        return list(json.loads(ast.literal_eval(found["data"]["text/plain"])))
 
     def teardown(self) -> None:
         super().teardown()
