@@ -944,6 +944,7 @@ def slide_deck(chapter: Chapter, runs: list[LabRun], book_title: str) -> str:
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+        "<link rel=\"icon\" href=\"data:,\">"  # no request for /favicon.ico
         f"<title>{html.escape(chapter.title)} · slides</title>"
         f"<style>{SLIDE_CSS}</style></head><body>\n{body}\n"
         '<div class="footer" id="n"></div>'
