@@ -113,3 +113,17 @@ def test_pattern_matches_asks_the_api_on_aws():
             return {"Result": True}
 
     assert pattern_matches(Events(), approval("g"), EVENT, local=False) is True
+
+
+def test_forget_model_package_group_removes_its_versions_only(sm):
+    from labkit.standins.registry import forget_model_package_group
+
+    sm.create_model_package_group(ModelPackageGroupName="other")
+    mine = [register(sm) for _ in range(2)]
+    kept = register(sm, "other")
+    assert forget_model_package_group(sm, "g") == 2
+    groups = sm.list_model_package_groups()["ModelPackageGroupSummaryList"]
+    assert [g["ModelPackageGroupName"] for g in groups] == ["other"]
+    listed = sm.list_model_packages(ModelPackageType="Versioned")["ModelPackageSummaryList"]
+    left = [s["ModelPackageArn"] for s in listed]
+    assert left == [kept] and not set(mine) & set(left)
