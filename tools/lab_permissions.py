@@ -45,7 +45,9 @@ ALIASES = {
 PREFIX = {
     "stepfunctions": "states", "sagemaker-runtime": "sagemaker", "bedrock-runtime": "bedrock",
     "bedrock-agent-runtime": "bedrock", "bedrock-agent": "bedrock",
-    "resourcegroupstaggingapi": "tag",
+    "resourcegroupstaggingapi": "tag", "sagemaker-featurestore-runtime": "sagemaker",
+    "sagemaker-a2i-runtime": "sagemaker", "s3control": "s3", "emr": "elasticmapreduce",
+    "opensearch": "es", "opensearchserverless": "aoss",
 }
 # Operations authorised under another action (service authorization reference, S3:
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
