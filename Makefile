@@ -2,6 +2,7 @@
 #   make site   builds the HTML book into _build/html (executing the labs that changed)
 #   make test   runs the unit tests, every lab twice under nbval, and the book build
 # Also: make lab (JupyterLab on the labs), make bench (times per lab, make test, make site),
+#       make bundle (an offline classroom: wheelhouse and Docker images),
 #       make test-python PY=python3.12 (the labs that need no Docker, on another Python).
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KIT_HASH := _build/.kit-hash
 
-.PHONY: site test lab bench test-python clean-site
+.PHONY: site test lab bench test-python bundle clean-site
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,10 @@ test-python:
 	$(OTHER)/bin/pip install --quiet -r requirements.txt
 	COURSE_LAB_RUNS=1 $(OTHER)/bin/python -m pytest -m "not docker and not book" \
 		tests/unit/test_banner.py labs
+
+# An offline classroom: pip wheelhouse + docker save of the course images (needs internet once)
+bundle: $(STAMP)
+	$(BIN)/python tools/classroom_bundle.py
 
 clean-site:
 	rm -rf _build

@@ -230,6 +230,7 @@ class LabNotebook(IPyNbFile):
                     out["execution_count"] = count
                 outputs.append(out)
             cell.outputs = outputs
+            cell.metadata.setdefault("labkit", {})["seconds"] = round(item.seconds, 2)
         runs = {run: sum(c.seconds for c in self.cells if c.run == run) for run in (1, 2)}
         nb.metadata["labkit"] = {
             "source_sha256": source_digest(nb),
