@@ -66,7 +66,10 @@ def test_lab_has_the_header_start_and_cleanup(notebook):
         assert f"**{row}**" in header, f"{notebook.name}: header lacks {row}"
     code = [source(c) for c in all_cells if c["cell_type"] == "code"]
     assert any(f'start_lab("{notebook.stem}"' in c for c in code), "start_lab(<file name>) missing"
-    assert "lab.cleanup()" in code[-1], "the last code cell must be the cleanup"
+    assert re.search(r"^problems = lab\.cleanup\(\)\s*\nassert not problems, problems\s*$",
+                     code[-1], re.M), (
+        "the last code cell cleans up and asserts it: problems = lab.cleanup() / "
+        "assert not problems, problems")
     assert any(re.search(r"^## Clean up", source(c), re.M) for c in all_cells if c["cell_type"] == "markdown")
 
 
@@ -117,3 +120,11 @@ def test_lab_code_fits_the_page(notebook):
         for line in source(cell).splitlines() if len(line) > 88
     ]
     assert long == [], f"{notebook.name}: {len(long)} line(s) over 88 characters: {long[:3]}"
+
+
+@pytest.mark.parametrize("notebook", LAB_NOTEBOOKS, ids=lambda p: p.stem)
+def test_lab_uses_no_private_name_of_the_kit(notebook):
+    """The kit's underscore names are its own business; a lab that needs one shows a gap."""
+    code = "\n".join(source(c) for c in cells(notebook) if c["cell_type"] == "code")
+    private = re.findall(r"from labkit[\w.]* import [^\n]*\b_\w+|labkit(?:\.\w+)*\._\w+", code)
+    assert private == [], private
