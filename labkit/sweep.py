@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 NAME_PREFIX = "mlecourse"
 """Every resource name the labs make starts with this (see ``Lab.resource_name``)."""
 
+KEEP_TAG = "course-keep"
+"""A resource tagged ``course-keep=true`` is never swept (e.g. the learner's course policy)."""
+
 HOURLY_USD: dict[str, tuple[float | None, str]] = {
     # us-east-1 on-demand, checked 2026-11 (the chapters cite the same pages).
     "ec2:natgateway": (0.045, "https://aws.amazon.com/vpc/pricing/"),
@@ -195,7 +198,7 @@ class _Finder:
         """A CourseResource if the course owns it, else None."""
         tags = dict(tags or {})
         tags.update(self.tagged().get(arn, {}))
-        if not (parent_owned or _owned(name, tags)):
+        if not (parent_owned or _owned(name, tags)) or tags.get(KEEP_TAG) == "true":
             return None
         return CourseResource(arn, kind, name, _lab_of(name, tags), _created(item), hourly,
                               {k: v for k, v in extra.items() if v})
@@ -481,17 +484,16 @@ def _find_iam(kind: str) -> Callable[[_Finder], Found]:
             for item in _pages(iam, "list_roles", "Roles"):
                 if item["Path"].startswith("/aws-service-role/"):
                     continue
-                tags = {} if item["RoleName"].startswith(NAME_PREFIX) else _tags_to_dict(
-                    iam.list_role_tags(RoleName=item["RoleName"]).get("Tags"))
+                tags = _tags_to_dict(iam.list_role_tags(RoleName=item["RoleName"]).get("Tags"))
                 yield f.resource(kind, item["RoleName"], item["Arn"], item, tags)
         elif kind == "iam:user":
             for item in _pages(iam, "list_users", "Users"):
-                tags = {} if item["UserName"].startswith(NAME_PREFIX) else _tags_to_dict(
-                    iam.list_user_tags(UserName=item["UserName"]).get("Tags"))
+                tags = _tags_to_dict(iam.list_user_tags(UserName=item["UserName"]).get("Tags"))
                 yield f.resource(kind, item["UserName"], item["Arn"], item, tags)
         elif kind == "iam:policy":
             for item in _pages(iam, "list_policies", "Policies", Scope="Local"):
-                yield f.resource(kind, item["PolicyName"], item["Arn"], item)
+                tags = _tags_to_dict(iam.list_policy_tags(PolicyArn=item["Arn"]).get("Tags"))
+                yield f.resource(kind, item["PolicyName"], item["Arn"], item, tags)
         else:
             for item in _pages(iam, "list_instance_profiles", "InstanceProfiles"):
                 yield f.resource(kind, item["InstanceProfileName"], item["Arn"], item)

@@ -244,6 +244,18 @@ def test_tagged_without_the_prefix_is_found_and_only_lab_narrows(lab):
     assert left(lab) == []
 
 
+def test_a_resource_tagged_course_keep_is_never_swept(lab):
+    """The learner's own course policy (issue 22) may carry the prefix: it is kept."""
+    iam = lab.client("iam")
+    keep = [{"Key": "course-keep", "Value": "true"}]
+    policy = iam.create_policy(PolicyName="mlecourse-learner", Tags=keep,
+                               PolicyDocument=json.dumps(POLICY))["Policy"]["Arn"]
+    iam.create_policy(PolicyName="mlecourse-98-lab-policy", PolicyDocument=json.dumps(POLICY))
+    assert [r.name for r in find_course_resources(lab)] == ["mlecourse-98-lab-policy"]
+    iam.delete_policy(PolicyArn=policy)
+    delete_course_resources(lab, find_course_resources(lab), dry_run=False)
+
+
 def test_a_failed_delete_is_reported_and_the_sweep_goes_on(lab):
     ghost = CourseResource("arn:aws:sqs:us-east-1:123456789012:mlecourse-gone", "sqs:queue",
                            "mlecourse-gone", None, extra={"url": "https://x/123/mlecourse-gone"})
