@@ -81,6 +81,8 @@ MODEL_KINDS: dict[str, str] = {
     "logs.LogGroup": "logs:log-group",
     "firehose.DeliveryStream": "firehose:deliverystream",
     "kinesis.Stream": "kinesis:stream",
+    "cloudformation.Stack": "cloudformation:stack",
+    "sagemaker.FeatureGroup": "sagemaker:feature-group",
 }
 
 RECORDS: frozenset[str] = frozenset({
@@ -94,6 +96,7 @@ RECORDS: frozenset[str] = frozenset({
     "sagemaker.CompilationJob",
     "sagemaker.AutoMLJob",
     "stepfunctions.Execution",
+    "cloudformation.Event",
     # Data, not resources: messages, metric points, credentials of a session.
     "sqs.Message",
     "kinesis.Record",
@@ -110,6 +113,8 @@ RECORDS: frozenset[str] = frozenset({
     "ec2.SubnetRouteTableAssociation",
     "ec2.VPCGatewayAttachment",
     "iam.AccessKey",
+    "cloudformation.ChangeSet",  # part of its stack (a CREATE change set makes the stack)
+    "cloudformation.Change",
 })
 """Model classes that are never reported as left behind."""
 
@@ -130,6 +135,7 @@ PARTS_AND_DATA: frozenset[str] = frozenset({
     "stepfunctions.StateMachineVersion", "stepfunctions.StateMachineAlias",
     "logs.LogStream", "logs.LogEvent", "cloudwatch.MetricDatumBase",
     "kinesis.Shard", "kinesis.Record", "kinesis.Consumer",
+    "cloudformation.ChangeSet", "cloudformation.Change", "cloudformation.Event",
 })
 """Classes the record of created kinds may hold that need no deleter of their own."""
 
@@ -402,6 +408,8 @@ def _gone(key: str, backend: Any, model: Any) -> bool:
     attrs = vars(model)
     if key in ("ec2.NatGateway", "ec2.VPCEndPoint"):
         return str(attrs.get("state", "")).lower() in ("deleted", "deleting")
+    if key == "cloudformation.Stack":
+        return attrs.get("status") == "DELETE_COMPLETE"
     if key == "ec2.NetworkAcl":
         return attrs.get("vpc_id") not in getattr(backend, "vpcs", {})
     return False

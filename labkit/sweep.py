@@ -215,6 +215,22 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any
 Found = Iterator["CourseResource | None"]
 
 
+def _find_stacks(f: _Finder) -> Found:
+    for item in _pages(f.client("cloudformation"), "describe_stacks", "Stacks"):
+        if item.get("StackStatus") == "DELETE_COMPLETE":
+            continue
+        yield f.resource("cloudformation:stack", item["StackName"], item["StackId"], item,
+                         _tags_to_dict(item.get("Tags")))
+
+
+def _delete_stack(lab: Lab, r: CourseResource) -> str:
+    cfn = lab.client("cloudformation")
+    cfn.delete_stack(StackName=r.arn)
+    if not lab.is_local:  # its resources go with it; wait so the kinds below see that
+        cfn.get_waiter("stack_delete_complete").wait(StackName=r.arn)
+    return "deleted"
+
+
 def _find_schedules(f: _Finder) -> Found:
     scheduler = f.client("scheduler")
     for item in _pages(scheduler, "list_schedules", "Schedules"):
@@ -702,6 +718,9 @@ def _ec2(kind: str, operation: str, key: str, id_key: str,
 
 
 KINDS: list[Kind] = [
+    Kind("cloudformation:stack", _find_stacks, _delete_stack,
+         ("create_stack", "create_change_set"),
+         "name prefix or course tag (first: a stack deletes what it made)"),
     Kind("scheduler:schedule", _find_schedules,
          _call("scheduler", "delete_schedule", Name=_name,
                GroupName=lambda r: r.extra.get("group", "default")),
@@ -771,6 +790,9 @@ KINDS: list[Kind] = [
         "ModelPackageGroupSummaryList", "ModelPackageGroupName", "ModelPackageGroupArn",
         "delete_model_package_group", "ModelPackageGroupName",
         ("create_model_package_group",)),
+    _sm("sagemaker:feature-group", "list_feature_groups", "FeatureGroupSummaries",
+        "FeatureGroupName", "FeatureGroupArn", "delete_feature_group", "FeatureGroupName",
+        ("create_feature_group",)),
     _sm("sagemaker:model-card", "list_model_cards", "ModelCardSummaries", "ModelCardName",
         "ModelCardArn", "delete_model_card", "ModelCardName", ("create_model_card",)),
     Kind("sagemaker:experiment-trial-component", _find_trial_components,

@@ -21,7 +21,7 @@ NOT_RESOURCES = {
     "start_execution", "start_pipeline_execution", "start_lab", "create_connection",
     "add_argument", "add_parser", "add_subparsers", "add_scalar", "add_histogram",
     "add_text", "add_figure", "add_patch", "register_forward_hook", "tag_resource",
-    "create_presigned_url", "create_presigned_post",
+    "create_presigned_url", "create_presigned_post", "add_tags",
 }
 CREATING = re.compile(r"\.((?:create|put|register|allocate|attach|associate|subscribe|"
                       r"start|add|tag)_[a-z_]+|subscribe|upsert|deploy)\(")

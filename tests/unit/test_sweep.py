@@ -65,6 +65,10 @@ def leave_everything(lab, prefix="mlecourse-98", tags=None):
         name=f"{prefix}-machine", roleArn=role_arn, tags=[
             {"key": t["Key"], "value": t["Value"]} for t in tags],
         definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))
+    lab.client("cloudformation").create_stack(
+        StackName=f"{prefix}-stack", Tags=tags, TemplateBody=json.dumps({
+            "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {
+                "QueueName": f"{prefix}-stack-queue"}}}}))
     lab.client("kinesis").create_stream(StreamName=f"{prefix}-stream", ShardCount=1)
     lab.client("firehose").create_delivery_stream(
         DeliveryStreamName=f"{prefix}-delivery", DeliveryStreamType="KinesisStreamAsSource",
@@ -162,6 +166,7 @@ def test_the_sweep_finds_and_deletes_every_kind_the_labs_create(lab):
     kinds = {r.kind for r in found}
     jobs = {k.name for k in KINDS if k.name.endswith("-job")}  # only running ones are found
     untested = {"sagemaker:monitoring-schedule", "sagemaker:mlflow-tracking-server",  # no moto
+                "sagemaker:feature-group",  # moto has no ListFeatureGroups
                 "events:event-bus", "iam:instance-profile", "ec2:network-acl",
                 *(k for k in ORDER if k.endswith("-job-definition"))}
     assert set(ORDER) - kinds - jobs - untested == set()
