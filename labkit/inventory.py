@@ -19,6 +19,8 @@ resources: AWS keeps them and has no API to delete them, so they are never repor
 
 from __future__ import annotations
 
+import contextlib
+
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -382,6 +384,9 @@ def _tags(backend: Any, model: Any) -> dict[str, str]:
     attrs = vars(model)
     tags = _normal_tags(attrs.get("tags"))
     arn = attrs.get("arn") or attrs.get("_arn") or attrs.get("topic_arn")
+    if arn is None:
+        with contextlib.suppress(Exception):  # a computed property (IAM users, roles)
+            arn = model.arn
     tagger = getattr(backend, "tagger", None)
     if not tags and tagger is not None and isinstance(arn, str):
         try:

@@ -191,3 +191,21 @@ def test_inventory_kinds_are_sweep_kinds():
     assert set(inventory.MODEL_KINDS.values()) <= set(ORDER)
     assert not (set(inventory.MODEL_KINDS) & inventory.PARTS_AND_DATA)
     assert Path(inventory.__file__).name == "inventory.py"
+
+
+def test_a_tagged_iam_user_without_the_prefix_is_findable(monkeypatch, tmp_path):
+    # moto's IAM user computes its ARN (no attribute): the tags must still be found by it
+    import labkit
+    from labkit import inventory
+
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    lab = labkit.start_lab("98-unit-test", quiet=True)
+    try:
+        lab.client("iam").create_user(UserName="someone-tagged", Tags=lab.tags)
+        assert inventory.unfindable(lab) == []
+        lab.client("iam").create_user(UserName="someone-untagged")
+        assert [p for p in inventory.unfindable(lab) if "someone-untagged" in p]
+        lab.client("iam").delete_user(UserName="someone-tagged")
+        lab.client("iam").delete_user(UserName="someone-untagged")
+    finally:
+        lab.cleanup(verbose=False)
