@@ -183,8 +183,12 @@ class LabNotebook(IPyNbFile):
                 pytest.skip("this lab needs a Docker engine")
         assert _run_root is not None
         work = _run_root / "labs" / self.path.stem
-        saved = {k: os.environ.get(k) for k in ("COURSE_BACKEND", "COURSE_WORKDIR")}
-        os.environ.update({"COURSE_BACKEND": "local", "COURSE_WORKDIR": str(work)})
+        self.kinds_log = _run_root / "kinds" / f"{self.path.stem}.tsv"
+        self.kinds_log.parent.mkdir(exist_ok=True)
+        names = ("COURSE_BACKEND", "COURSE_WORKDIR", "COURSE_KINDS_LOG")
+        saved = {k: os.environ.get(k) for k in names}
+        os.environ.update({"COURSE_BACKEND": "local", "COURSE_WORKDIR": str(work),
+                           "COURSE_KINDS_LOG": str(self.kinds_log)})
         try:
             super().setup()  # starts the kernel, which inherits this environment
         finally:
@@ -212,6 +216,16 @@ class LabNotebook(IPyNbFile):
 
     def teardown(self) -> None:
         super().teardown()
+        # Every kind of resource the lab created is one lab 99's sweep knows how to delete.
+        log = getattr(self, "kinds_log", None)
+        if log is not None and log.exists():
+            from labkit.inventory import unknown_kinds
+
+            kinds = {line.split("\t")[1] for line in log.read_text().splitlines() if line}
+            unknown = unknown_kinds(kinds)
+            if unknown:
+                raise AssertionError(f"{self.path.name} creates kinds the sweep cannot delete: "
+                                     f"{unknown}")
         # Only a full run (twice in one kernel, every cell passed) is handed to the book.
         if self.cells and all(c.passed for c in self.cells) and self.cells[-1].run == 2:
             self.write_executed()
