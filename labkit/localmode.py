@@ -145,3 +145,40 @@ def latest_job_name(trainer: Any) -> str:
     if job is None:
         raise LabKitError("This ModelTrainer has not run a training job.", "call train().")
     return str(job.training_job_name)
+
+
+# --------------------------------------------------------------------------------- pipelines
+_PIPELINE_CALLS = ("create_pipeline", "update_pipeline", "describe_pipeline",
+                   "delete_pipeline", "start_pipeline_execution")
+
+
+def pipeline_session(lab: Any) -> Any:
+    """The session to build pipeline steps with and to run the pipeline on.
+
+    ``aws``: a ``PipelineSession``. ``local``: a local pipeline session whose jobs run on
+    Docker. In sagemaker 3.27 that takes two classes joined:
+    ``sagemaker.core.workflow.pipeline_context.LocalPipelineSession`` captures step
+    arguments (``processor.run(...)`` returns them instead of starting a job) but keeps no
+    pipelines, and ``sagemaker.mlops.local.LocalPipelineSession`` keeps and runs pipelines
+    but captures nothing; ``Pipeline.upsert/start`` call the client, which has neither.
+    The session serves transform steps on a free port, not 8080.
+    """
+    bucket = lab.bucket("sagemaker")
+    if not lab.is_local:
+        from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+        return PipelineSession(boto_session=lab.boto_session, default_bucket=bucket)
+    from sagemaker.core.workflow.pipeline_context import LocalPipelineSession as Capturing
+    from sagemaker.mlops.local import LocalPipelineSession as Running
+
+    from labkit.docker import require_docker
+
+    require_docker()
+    session = Capturing(boto_session=lab.boto_session, default_bucket=bucket)
+    session._local_pipelines = {}
+    for call in _PIPELINE_CALLS:
+        setattr(session.sagemaker_client, call, getattr(Running, call).__get__(session))
+    config = dict(session.config or {})
+    config["local"] = {**config.get("local", {}), "serving_port": free_port()}
+    session.config = config
+    return session
