@@ -37,13 +37,14 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
 
-# The labs that need no Docker, once, on another Python (CI: SageMaker Studio's 3.12).
+# Lab 00 and the labs that need no Docker, once, on another Python (CI: Studio's 3.12).
 OTHER := .venv-$(notdir $(PY))
 test-python:
 	test -x $(OTHER)/bin/python || $(PY) -m venv $(OTHER)
 	$(OTHER)/bin/pip install --quiet -r requirements.txt
-	COURSE_LAB_RUNS=1 $(OTHER)/bin/python -m pytest -m "not docker and not book" \
-		tests/unit/test_banner.py labs
+	COURSE_LAB_RUNS=1 $(OTHER)/bin/python -m pytest tests/unit/test_banner.py \
+		labs/00-getting-started/00-check-environment.ipynb
+	COURSE_LAB_RUNS=1 $(OTHER)/bin/python -m pytest -m "not docker and not book" labs
 
 # An offline classroom: pip wheelhouse + docker save of the course images (needs internet once)
 bundle: $(STAMP)

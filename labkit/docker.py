@@ -227,3 +227,24 @@ def remove_containers_since(before: set[str]) -> list[str]:
     if new:
         _run(["docker", "rm", "-f", *new], timeout=120)
     return new
+
+
+def network_names() -> set[str]:
+    """Names of all Docker networks (empty when Docker is absent)."""
+    if shutil.which("docker") is None:
+        return set()
+    try:
+        out = _run(["docker", "network", "ls", "--format", "{{.Name}}"], timeout=20)
+    except subprocess.TimeoutExpired:
+        return set()
+    return set(out.stdout.split()) if out.returncode == 0 else set()
+
+
+def remove_networks_since(before: set[str]) -> list[str]:
+    """Remove every network that did not exist in ``before`` and that no container uses
+    any more (local mode's ``sagemaker-local``, made on first use); return their names."""
+    removed = []
+    for name in sorted(network_names() - before):
+        if _run(["docker", "network", "rm", name], timeout=60).returncode == 0:
+            removed.append(name)
+    return removed

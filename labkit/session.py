@@ -91,6 +91,7 @@ class Lab:
     _mock: Any = field(default=None, repr=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
     _containers_before: set[str] | None = field(default=None, repr=False)
+    _networks_before: set[str] | None = field(default=None, repr=False)
     _moto_server: Any = field(default=None, repr=False)
     _snapshot: Any = field(default=None, repr=False)
     closed: bool = False
@@ -269,6 +270,12 @@ class Lab:
             removed = remove_containers_since(self._containers_before)
             if verbose and removed:
                 print(f"cleaned: removed {len(removed)} container(s) the lab started")
+        if self._networks_before is not None:
+            from labkit.docker import remove_networks_since
+
+            networks = remove_networks_since(self._networks_before)
+            if verbose and networks:
+                print(f"cleaned: removed Docker network(s) {', '.join(networks)}")
         if self._snapshot is not None and not self.closed:
             from labkit.inventory import created_kinds, leftovers
 
@@ -388,9 +395,10 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
     )
     lab._snapshot = state_at_start
     if docker:
-        from labkit.docker import container_ids
+        from labkit.docker import container_ids, network_names
 
         lab._containers_before = container_ids()
+        lab._networks_before = network_names()
     _active = lab
     if not quiet:
         print_banner(lab.name, lab.backend.value, lab.region, lab.account_id)

@@ -134,3 +134,20 @@ def test_hello_train_rejects_a_ragged_csv(tmp_path):
     assert "has 1 columns, expected 2" in run.stderr
     assert (tmp_path / "output" / "failure").exists()
     assert not (tmp_path / "model" / "model.json").exists() or (tmp_path / "model" / "model.json").read_text() == ""
+
+
+@pytest.mark.docker
+@pytest.mark.skipif(not docker.docker_status().ok, reason="needs a Docker engine")
+def test_networks_a_lab_made_are_removed_and_others_kept():
+    import subprocess
+    import uuid
+
+    before = docker.network_names()
+    name = f"labkit-test-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["docker", "network", "create", name], check=True, capture_output=True)
+    try:
+        assert docker.remove_networks_since(before) == [name]
+        assert name not in docker.network_names()
+        assert before <= docker.network_names()
+    finally:
+        subprocess.run(["docker", "network", "rm", name], capture_output=True)
