@@ -27,9 +27,13 @@ def is_local_url(url: str) -> bool:
     if host in _LOCAL_NAMES:
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    # ::ffff:127.0.0.1 is 127.0.0.1, but older Pythons do not count it as loopback
+    # (https://github.com/python/cpython/issues/117566)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
 
 
 def _guarded_send(self: Any, request: Any) -> Any:

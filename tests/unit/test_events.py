@@ -232,3 +232,220 @@ def test_wait_until_bucket_delivers_leaves_nothing_behind(lab):
     assert sqs.list_queues().get("QueueUrls", []) == []
     assert events.list_rules()["Rules"] == []
     assert s3.list_object_versions(Bucket=bucket).get("Versions", []) == []
+
+
+# ------------------------------------- labkit.events against recording stand-ins (no moto)
+# The requests are compared with values written out by hand from the AWS documentation:
+# the queue policy is the one EventBridge needs to send to an SQS queue,
+#   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html
+# the pattern matches S3's "Object Created" events by bucket and key prefix,
+#   https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
+# and ReceiveMessage's WaitTimeSeconds may be 0-20:
+#   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
+import labkit.events as events_module  # noqa: E402
+
+
+class _Clock:
+    """time.monotonic/time.time/time.sleep: time moves only when the code sleeps."""
+
+    def __init__(self, start=100.0):
+        self.now, self.sleeps = start, []
+
+    def monotonic(self):
+        return self.now
+
+    def time(self):
+        return 1700000000.75
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += 0.25 if seconds == 0.2 else seconds
+
+
+class _Client:
+    """Records every call; answers from a table of canned replies (lists are consumed)."""
+
+    def __init__(self, replies=None, errors=None):
+        self.calls, self.replies, self.errors = [], replies or {}, errors or {}
+
+    def __getattr__(self, operation):
+        def call(**kwargs):
+            self.calls.append((operation, kwargs))
+            if operation in self.errors:
+                raise self.errors[operation]
+            reply = self.replies.get(operation, {})
+            return reply.pop(0) if isinstance(reply, list) else reply
+        return call
+
+
+def _attrs(visible, in_flight):
+    return {"Attributes": {"ApproximateNumberOfMessages": str(visible),
+                           "ApproximateNumberOfMessagesNotVisible": str(in_flight)}}
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = _Clock()
+    monkeypatch.setattr(events_module, "time", fake)
+    return fake
+
+
+def test_queue_depth_adds_visible_and_in_flight():
+    sqs = _Client({"get_queue_attributes": _attrs(3, 4)})
+    assert queue_depth(sqs, "https://q/1") == 7
+    assert sqs.calls == [("get_queue_attributes", {
+        "QueueUrl": "https://q/1",
+        "AttributeNames": ["ApproximateNumberOfMessages",
+                           "ApproximateNumberOfMessagesNotVisible"]})]
+
+
+def test_wait_for_messages_peeks_counts_distinct_ids_and_sleeps_between_short_polls(clock):
+    sqs = _Client({
+        "receive_message": [{"Messages": [{"MessageId": "m1"}]},
+                            {"Messages": [{"MessageId": "m1"}, {"MessageId": "m2"}]},
+                            {}],
+        "get_queue_attributes": [_attrs(0, 0), _attrs(1, 1), _attrs(2, 1)],
+    })
+    assert wait_for_messages(sqs, "https://q/1", 3, timeout_s=60) == 3
+    receives = [kw for op, kw in sqs.calls if op == "receive_message"]
+    assert receives == [{"QueueUrl": "https://q/1", "MaxNumberOfMessages": 10,
+                         "WaitTimeSeconds": 0, "VisibilityTimeout": 0}] * 3
+    assert clock.sleeps == [0.2, 0.2]
+
+
+def test_wait_for_messages_trusts_distinct_ids_when_the_counts_lag(clock):
+    sqs = _Client({
+        "receive_message": [{"Messages": [{"MessageId": "a"}, {"MessageId": "b"}]}],
+        "get_queue_attributes": [_attrs(0, 0)],
+    })
+    assert wait_for_messages(sqs, "https://q/1", 2, timeout_s=60) == 2
+
+
+def test_a_long_poll_does_not_sleep(clock):
+    sqs = _Client({"receive_message": [{}, {"Messages": [{"MessageId": "a"}]}],
+                   "get_queue_attributes": [_attrs(0, 0), _attrs(1, 0)]})
+    assert wait_for_messages(sqs, "https://q/1", 1, timeout_s=60, long_poll_s=20) == 1
+    assert [kw["WaitTimeSeconds"] for op, kw in sqs.calls if op == "receive_message"] == [
+        20, 20]
+    assert clock.sleeps == []
+
+
+def test_wait_for_messages_gives_up_just_after_the_deadline(clock):
+    sqs = _Client({"get_queue_attributes": _attrs(0, 0)})
+    with pytest.raises(LabKitError) as info:
+        wait_for_messages(sqs, "https://q/1", 5, timeout_s=1)
+    # the clock reads 100, 100.25, ..., 101.0 (not past 101: one more round), 101.25: stop
+    assert [op for op, _ in sqs.calls].count("receive_message") == 6
+    assert str(info.value) == (
+        "The queue holds 0 message(s) after 1 s; expected 5.\n"
+        "  What to do: check that the bucket sends events to EventBridge, that the rule's "
+        "pattern matches the keys, and that the queue policy lets the rule send.")
+
+
+@pytest.mark.parametrize("long_poll_s", [-1, 21])
+def test_long_poll_outside_0_to_20_is_refused(long_poll_s, clock):
+    sqs = _Client()
+    with pytest.raises(LabKitError) as info:
+        wait_for_messages(sqs, "https://q/1", 1, timeout_s=1, long_poll_s=long_poll_s)
+    assert str(info.value) == (
+        f"long_poll_s={long_poll_s}: SQS allows 0-20 s.\n  What to do: pass 0-20.")
+    assert sqs.calls == []
+
+
+class _Lab:
+    def __init__(self, is_local, s3=None, sqs=None, events=None):
+        self.is_local = is_local
+        self.tags = [{"Key": "course", "Value": "mle"}]
+        self.tag_dict = {"course": "mle"}
+        self.clients = {"s3": s3 or _Client(), "sqs": sqs or _Client(),
+                        "events": events or _Client()}
+
+    def resource_name(self, suffix):
+        return f"mle-98-unit-test-{suffix}"
+
+    def client(self, name):
+        return self.clients[name]
+
+
+NAME_PROBE = "mle-98-unit-test-probe-1700000000"
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/" + NAME_PROBE
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:" + NAME_PROBE
+RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/" + NAME_PROBE
+
+
+def _probe_lab(is_local, receives, versions=(), errors=None):
+    sqs = _Client({
+        "create_queue": {"QueueUrl": QUEUE_URL},
+        "get_queue_attributes": {"Attributes": {"QueueArn": QUEUE_ARN}},
+        "receive_message": list(receives),
+    })
+    events = _Client({"put_rule": {"RuleArn": RULE_ARN}}, errors)
+    s3 = _Client({"list_object_versions": {"Versions": [
+        {"Key": k, "VersionId": v} for k, v in versions]}})
+    return _Lab(is_local, s3, sqs, events)
+
+
+@pytest.mark.parametrize("is_local, every_s, wait_s, sleeps", [
+    (False, None, 20, [10.0, 10.0]),  # default every_s=30: 20 s long poll + 10 s sleep
+    (False, 15.0, 20, [0.0, 0.0]),  # a long poll already takes longer than 15 s
+    (True, None, 0, [0.2, 0.2]),  # moto delivers at once: short polls, short sleeps
+])
+def test_the_probe_sends_what_aws_documents_and_cleans_up(clock, is_local, every_s,
+                                                          wait_s, sleeps):
+    lab = _probe_lab(is_local, [{}, {}, {"Messages": [{"MessageId": "p"}]}],
+                     versions=[("probe/ready.txt", "v1"), ("probe/ready.txt", "v2")])
+    kwargs = {} if every_s is None else {"every_s": every_s}
+    waited = wait_until_bucket_delivers(lab, "bkt", timeout_s=600, **kwargs)
+    assert clock.sleeps == sleeps
+    assert waited == sum(0.25 if s == 0.2 else s for s in sleeps)
+    sqs, events, s3 = (lab.clients[n] for n in ("sqs", "events", "s3"))
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage", "Resource": QUEUE_ARN,
+        "Condition": {"ArnEquals": {"aws:SourceArn": RULE_ARN}}}]}
+    pattern = {"source": ["aws.s3"], "detail-type": ["Object Created"],
+               "detail": {"bucket": {"name": ["bkt"]},
+                          "object": {"key": [{"prefix": "probe/"}]}}}
+    receive = ("receive_message", {"QueueUrl": QUEUE_URL, "WaitTimeSeconds": wait_s})
+    assert [(op, kw) for op, kw in sqs.calls if op != "set_queue_attributes"] == [
+        ("create_queue", {"QueueName": NAME_PROBE, "tags": {"course": "mle"}}),
+        ("get_queue_attributes", {"QueueUrl": QUEUE_URL, "AttributeNames": ["QueueArn"]}),
+        receive, receive, receive,
+        ("delete_queue", {"QueueUrl": QUEUE_URL}),
+    ]
+    ((_, set_attrs),) = [c for c in sqs.calls if c[0] == "set_queue_attributes"]
+    assert set_attrs["QueueUrl"] == QUEUE_URL and list(set_attrs["Attributes"]) == ["Policy"]
+    assert json.loads(set_attrs["Attributes"]["Policy"]) == policy
+    ((op, rule),) = events.calls[:1]
+    assert op == "put_rule" and rule["Name"] == NAME_PROBE
+    assert rule["Tags"] == [{"Key": "course", "Value": "mle"}]
+    assert json.loads(rule["EventPattern"]) == pattern
+    assert events.calls[1:] == [
+        ("put_targets", {"Rule": NAME_PROBE, "Targets": [{"Id": "probe", "Arn": QUEUE_ARN}]}),
+        ("remove_targets", {"Rule": NAME_PROBE, "Ids": ["probe"]}),
+        ("delete_rule", {"Name": NAME_PROBE}),
+    ]
+    put = ("put_object", {"Bucket": "bkt", "Key": "probe/ready.txt", "Body": b"probe"})
+    assert s3.calls == [
+        put, put, put,
+        ("list_object_versions", {"Bucket": "bkt", "Prefix": "probe/"}),
+        ("delete_object", {"Bucket": "bkt", "Key": "probe/ready.txt", "VersionId": "v1"}),
+        ("delete_object", {"Bucket": "bkt", "Key": "probe/ready.txt", "VersionId": "v2"}),
+    ]
+
+
+def test_the_probe_gives_up_just_after_its_timeout_and_still_cleans_up(clock):
+    gone = ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "x"}},
+                       "RemoveTargets")
+    lab = _probe_lab(False, [{}] * 10, errors={"remove_targets": gone})
+    lab.clients["s3"].replies["list_object_versions"] = {}  # no versions at all
+    with pytest.raises(LabKitError) as info:
+        wait_until_bucket_delivers(lab, "bkt", timeout_s=20)
+    # elapsed 0, 10, 20 (not past 20: one more round), 30: stop after the 4th probe
+    assert [op for op, _ in lab.clients["s3"].calls].count("put_object") == 4
+    assert str(info.value) == (
+        "S3 sent no event for s3://bkt/probe/ in 20 s.\n"
+        "  What to do: check the bucket's EventBridgeConfiguration and your EventBridge and "
+        "SQS permissions, then run the cell again.")
+    assert ("delete_queue", {"QueueUrl": QUEUE_URL}) in lab.clients["sqs"].calls
+    assert [op for op, _ in lab.clients["s3"].calls][-1] == "list_object_versions"

@@ -1,0 +1,214 @@
+"""Mutation testing of the kit's core with mutmut 3 (pinned in requirements.txt).
+
+    python tools/mutation.py                 # guard, backend and events (the default set)
+    python tools/mutation.py guard events    # some modules
+    python tools/mutation.py --list          # every target, with its tests
+
+For each module the script copies ``labkit/`` and the module's unit tests into a temporary
+folder (the other top-level folders, such as ``labs/``, are linked, not copied) and writes a
+``[tool.mutmut]`` table there, so mutmut's ``mutants/`` folder and its mutated copies never
+appear in the checkout that other people and processes import from. mutmut changes one thing
+at a time in the module's functions (an operator, a constant, a string, an argument) and
+runs the tests that reach that function; a mutant is *killed* when a test fails (or times
+out) and *survives* when they all pass. The script prints killed / total and the diff of
+every survivor, then removes the temporary folder (``--keep`` leaves it).
+
+Besides mutmut's own mutants, ``PLANTED`` holds hand-written bugs that mutmut cannot make
+(issue 20's planted bugs): each is applied to a copy and the tests must fail.
+
+Only pytest's own plugins are loaded (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) and the root
+``conftest.py`` is skipped (it lists Docker objects at start and end); its isolation is
+applied here instead: ``COURSE_BACKEND=local`` and a work folder and ``HOME`` inside the
+temporary folder. Exit status 0 when every module reached ``--target`` percent (90 by
+default) and every planted bug was caught, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Target:
+    module: str  # path inside the repository
+    tests: tuple[str, ...]  # test files
+    select: tuple[str, ...] = ()  # more pytest arguments, e.g. ("-k", "...")
+    timeout_s: int = 120  # for the whole run of one module's tests on one mutant
+
+
+TARGETS: dict[str, Target] = {
+    "guard": Target("labkit/guard.py", ("tests/unit/test_guard.py",)),
+    "backend": Target("labkit/backend.py", ("tests/unit/test_backend.py",)),
+    # only the tests of labkit.events (the rest of the file tests lab 02's consumer)
+    "events": Target("labkit/events.py", ("tests/unit/test_events.py",),
+                     ("-k", "queue_depth or wait_for or bucket_delivers or long_poll "
+                            "or probe")),
+    # Not in the default set yet: other sessions are changing these modules.
+    "session": Target("labkit/session.py", ("tests/unit/test_session.py",)),
+    "sweep": Target("labkit/sweep.py", ("tests/unit/test_sweep.py",)),
+    "schedules": Target("labkit/schedules.py", ("tests/unit/test_schedules.py",)),
+}
+DEFAULT = ("guard", "backend", "events")
+
+# Hand-written bugs (issue 20) that mutmut's operators do not produce: (old, new) text.
+PLANTED: dict[str, list[tuple[str, str, str]]] = {
+    "guard": [(
+        "a prefix match on the host name (accepts localhost.evil.example)",
+        "    if host in _LOCAL_NAMES:\n",
+        "    if any(host.startswith(name) for name in _LOCAL_NAMES):\n",
+    )],
+}
+
+_SKIP_LINK = {"labkit", "tests", "conftest.py", "pyproject.toml", "mutants", "build",
+              "_build", "labkit.egg-info"}
+
+
+def _prepare(work: Path, target: Target) -> None:
+    shutil.copytree(REPO / "labkit", work / "labkit",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for test in target.tests:
+        (work / test).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / test, work / test)
+    for entry in REPO.iterdir():
+        if entry.name not in _SKIP_LINK and not entry.name.startswith("."):
+            (work / entry.name).symlink_to(entry)
+    pytest_args = ["--noconftest", "-p", "no:cacheprovider", "-p", "pytest_timeout",
+                   *target.select]
+    (work / "pyproject.toml").write_text(
+        "[tool.mutmut]\n"
+        f"source_paths = [{_toml(target.module)}]\n"
+        'also_copy = ["labkit/"]\n'  # the rest of the kit, unmutated
+        f"pytest_add_cli_args_test_selection = [{', '.join(map(_toml, target.tests))}]\n"
+        f"pytest_add_cli_args = [{', '.join(map(_toml, pytest_args))}]\n"
+        "[tool.pytest.ini_options]\n"
+        f"timeout = {target.timeout_s}\n"
+    )
+
+
+def _toml(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _env(work: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", COURSE_BACKEND="local",
+        COURSE_WORKDIR=str(work / ".course-work"), HOME=str(work / ".home"),
+        PYTHONWARNINGS="ignore::UserWarning",
+    )
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "COURSE_REGION", "PYTHONPATH"):
+        env.pop(name, None)
+    (work / ".home").mkdir(exist_ok=True)
+    return env
+
+
+def _pytest(work: Path, target: Target, env: dict[str, str]) -> int:
+    """Run the module's tests in ``work`` against the copy there; return pytest's status."""
+    env = dict(env, PYTHONPATH=str(work))
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-x", "-q", "--noconftest", "-p", "no:cacheprovider",
+         "-p", "pytest_timeout", *target.tests, *target.select],
+        cwd=work, env=env, capture_output=True, text=True, check=False).returncode
+
+
+def planted(name: str, work: Path, env: dict[str, str]) -> list[str]:
+    """Apply each hand-written bug of ``name`` in turn; return those the tests missed."""
+    target, missed = TARGETS[name], []
+    path = work / target.module
+    original = path.read_text()
+    for label, old, new in PLANTED.get(name, []):
+        if original.count(old) != 1:
+            missed.append(f"{label} (the code changed: update PLANTED)")
+            continue
+        path.write_text(original.replace(old, new))
+        try:
+            if _pytest(work, target, env) == 0:
+                missed.append(label)
+        finally:
+            path.write_text(original)
+    return missed
+
+
+def run(name: str, keep: bool) -> tuple[int, int, list[tuple[str, str]], list[str], float]:
+    """Mutate one module; return (killed, total, survivors, planted missed, seconds)."""
+    target = TARGETS[name]
+    work = Path(tempfile.mkdtemp(prefix=f"mle-mutation-{name}-"))
+    started = time.monotonic()
+    try:
+        _prepare(work, target)
+        env = _env(work)
+        if _pytest(work, target, env) != 0:
+            raise SystemExit(f"{name}: the tests fail before any mutation")
+        missed = planted(name, work, env)
+        mutmut = str(Path(sys.executable).parent / "mutmut")
+        done = subprocess.run([mutmut, "run", "--max-children", "1"], cwd=work, env=env,
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"{name}: mutmut failed:\n{done.stdout[-3000:]}"
+                             f"\n{done.stderr[-3000:]}")
+        listing = subprocess.run([mutmut, "results", "--all", "true"], cwd=work, env=env,
+                                 capture_output=True, text=True, check=True).stdout
+        statuses = dict(re.findall(r"^\s*(\S+__mutmut_\d+): (.+)$", listing, re.M))
+        counted = {k: v for k, v in statuses.items() if v not in ("skipped", "not checked")}
+        survivors = []
+        for mutant, status in counted.items():
+            if status in ("survived", "no tests"):
+                shown = subprocess.run([mutmut, "show", mutant], cwd=work, env=env,
+                                       capture_output=True, text=True, check=False).stdout
+                survivors.append((f"{mutant} ({status})", shown.strip()))
+        killed = len(counted) - len(survivors)
+        return killed, len(counted), survivors, missed, time.monotonic() - started
+    finally:
+        if keep:
+            print(f"(kept {work})")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", default=list(DEFAULT),
+                        help=f"any of {', '.join(TARGETS)} (default: {' '.join(DEFAULT)})")
+    parser.add_argument("--target", type=float, default=90.0, help="percent to reach")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--list", action="store_true", help="list the targets and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, t in TARGETS.items():
+            print(f"{name:10} {t.module:22} {' '.join(t.tests + t.select)}"
+                  f"{'' if name in DEFAULT else '   (not in the default set yet)'}")
+        return 0
+    unknown = [m for m in args.modules if m not in TARGETS]
+    if unknown:
+        parser.error(f"unknown module(s): {', '.join(unknown)}")
+    ok, rows = True, []
+    for name in args.modules:
+        killed, total, survivors, missed, seconds = run(name, args.keep)
+        score = 100.0 * killed / total if total else 100.0
+        ok = ok and score >= args.target and not missed
+        rows.append(f"{name:10} {killed:4d} / {total:<4d} killed  {score:5.1f} %  "
+                    f"planted bugs missed: {len(missed)}  ({seconds:.0f} s)")
+        print(f"\n== {name}: {killed} / {total} mutants killed ({score:.1f} %), "
+              f"{len(survivors)} survived, {seconds:.0f} s")
+        for label in missed:
+            print(f"-- planted bug NOT caught: {label}")
+        for mutant, diff in survivors:
+            print(f"-- survived: {mutant}\n   " + diff.replace("\n", "\n   "))
+        sys.stdout.flush()
+    print("\n" + "\n".join(rows))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
