@@ -160,10 +160,15 @@ def run(name: str, keep: bool) -> tuple[int, int, list[tuple[str, str]], list[st
         listing = subprocess.run([mutmut, "results", "--all", "true"], cwd=work, env=env,
                                  capture_output=True, text=True, check=True).stdout
         statuses = dict(re.findall(r"^\s*(\S+__mutmut_\d+): (.+)$", listing, re.M))
-        counted = {k: v for k, v in statuses.items() if v not in ("skipped", "not checked")}
+        counted = {k: v for k, v in statuses.items() if v != "skipped"}
+        by_status: dict[str, int] = {}
+        for status in counted.values():
+            by_status[status] = by_status.get(status, 0) + 1
+        print(f"{name}: mutmut says "
+              + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
         survivors = []
         for mutant, status in counted.items():
-            if status in ("survived", "no tests"):
+            if status in ("survived", "no tests", "not checked"):
                 shown = subprocess.run([mutmut, "show", mutant], cwd=work, env=env,
                                        capture_output=True, text=True, check=False).stdout
                 survivors.append((f"{mutant} ({status})", shown.strip()))
