@@ -234,7 +234,13 @@ def test_delete_if_present_ignores_only_missing_objects(byoc: Any) -> None:
         raise ClientError({"Error": {"Code": "ThrottlingException",
                                      "Message": "Rate exceeded"}}, "DeleteEndpoint")
 
+    def no_role(**_: Any) -> None:  # IAM's NoSuchEntity, as lab 14 meets it
+        raise ClientError({"Error": {"Code": "NoSuchEntity",
+                                     "Message": "The role with name r cannot be found."}},
+                          "DeleteRole")
+
     byoc.delete_if_present(gone, EndpointName="x")
+    byoc.delete_if_present(no_role, RoleName="r")
     with pytest.raises(ClientError, match="Rate exceeded"):
         byoc.delete_if_present(throttled, EndpointName="x")
 
