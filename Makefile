@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KIT_HASH := _build/.kit-hash
 
-.PHONY: site test lab bench test-python bundle clean-site
+.PHONY: site test lab bench test-python bundle clean-site mutation
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ test-python:
 # An offline classroom: pip wheelhouse + docker save of the course images (needs internet once)
 bundle: $(STAMP)
 	$(BIN)/python tools/classroom_bundle.py
+
+# Mutation testing of labkit's core (guard, backend, events; about 1.5 min). Not in make test.
+mutation: $(STAMP)
+	nice -n 10 $(BIN)/python tools/mutation.py
 
 clean-site:
 	rm -rf _build

@@ -107,6 +107,7 @@ def wait_until_bucket_delivers(
     finally:
         with contextlib.suppress(ClientError):
             events.remove_targets(Rule=name, Ids=["probe"])
+        with contextlib.suppress(ClientError):  # even when removing the target failed
             events.delete_rule(Name=name)
         sqs.delete_queue(QueueUrl=url)
         versions = s3.list_object_versions(Bucket=bucket, Prefix="probe/").get("Versions", [])
