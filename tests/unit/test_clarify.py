@@ -216,18 +216,3 @@ def test_explainability_config_equals_the_sdks_own():
     bad = sm_clarify.SHAPConfig(baseline=[[np.int64(35), "F"]])  # numpy numbers: refused
     with pytest.raises(Exception):
         explain.explainability_analysis_config(data, model, [bad])
-
-
-# ---------------------------------------------------------------- transitional shim (lab 12)
-def test_lab12_shim_builds_plain_json_configs():
-    from labkit import clarify
-
-    assert clarify.load_adult is census.load_adult and clarify.ADULT_LABEL == "income"
-    cfg = clarify.shap_config(baseline=[[np.int64(35), "F"]], num_samples=64, features=2)
-    shap_part = cfg.get_explainability_config()["shap"]
-    assert shap_part["baseline"] == [[35, "F"]] and type(shap_part["baseline"][0][0]) is int
-    assert shap_part["num_samples"] == 64 and shap_part["seed"] == 0
-    with pytest.raises(LabKitError, match="2 feature values"):
-        clarify.shap_config(baseline=[[1, "F", ">50K"]], features=2)
-    model = clarify.model_config(model_name="m").get_predictor_config()
-    assert model["model_name"] == "m" and model["initial_instance_count"] == 1
