@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labkit.backend import Backend, current_backend
 from labkit.errors import DockerUnavailableError, LabKitError
 from labkit.paths import CONTAINERS_DIR
 
@@ -185,7 +186,13 @@ def build_image(
     base = base_image()
     image_tag = tag or f"mlecourse/{name}:{context_hash(ctx, base)}"
     args = {"BASE_IMAGE": base, **(build_args or {})}
-    cmd = ["docker", "build", "--network", "host", "-t", image_tag]
+    if current_backend() is Backend.AWS:
+        # SageMaker's instances are x86_64 (an ARM laptop builds ARM images by default), and
+        # build environments such as Studio refuse host networking.
+        cmd = ["docker", "build", "--platform", "linux/amd64", "-t", image_tag]
+    else:
+        # Host networking lets apt reach the package mirror from the offline Debian base.
+        cmd = ["docker", "build", "--network", "host", "-t", image_tag]
     for key, value in args.items():
         cmd += ["--build-arg", f"{key}={value}"]
     start = time.perf_counter()

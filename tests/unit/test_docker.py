@@ -151,3 +151,22 @@ def test_networks_a_lab_made_are_removed_and_others_kept():
         assert before <= docker.network_names()
     finally:
         subprocess.run(["docker", "network", "rm", name], capture_output=True)
+
+
+def test_an_image_for_aws_is_built_for_x86_64_without_host_networking(monkeypatch, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    seen = []
+
+    class Done:
+        returncode, stdout, stderr = 0, "", ""
+
+    monkeypatch.setattr(docker, "require_docker", lambda: None)
+    monkeypatch.setattr(docker, "base_image", lambda: "debian:bookworm-slim")
+    monkeypatch.setattr(docker, "_run", lambda cmd, **kw: seen.append(cmd) or Done())
+    monkeypatch.setenv("COURSE_BACKEND", "aws")
+    docker.build_image("x", tmp_path)
+    monkeypatch.setenv("COURSE_BACKEND", "local")
+    docker.build_image("x", tmp_path)
+    aws, local = seen[0], seen[-1]
+    assert aws[aws.index("--platform") + 1] == "linux/amd64" and "host" not in aws
+    assert local[local.index("--network") + 1] == "host"
