@@ -19,6 +19,8 @@ from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 
+from doctables import link, table
+
 FACTS_LINE = re.compile(r"Facts checked against AWS documentation on (\d{4}-\d{2}-\d{2})")
 
 
@@ -38,44 +40,14 @@ class CourseStatus(SphinxDirective):
         return [course_status_node(kind=kind)]
 
 
-def _table(headers: list[str], rows: list[list[nodes.Node | str]]) -> nodes.table:
-    table = nodes.table(classes=["colwidths-auto"])
-    group = nodes.tgroup(cols=len(headers))
-    table += group
-    for _ in headers:
-        group += nodes.colspec(colwidth=1)
-    head = nodes.thead()
-    group += head
-    row = nodes.row()
-    for text in headers:
-        row += nodes.entry("", nodes.paragraph(text=text))
-    head += row
-    body = nodes.tbody()
-    group += body
-    for cells in rows:
-        row = nodes.row()
-        for cell in cells:
-            para = nodes.paragraph()
-            para += cell if isinstance(cell, nodes.Node) else nodes.Text(str(cell))
-            row += nodes.entry("", para)
-        body += row
-    return table
-
-
-def _link(app: Sphinx, fromdoc: str, docname: str, text: str) -> nodes.Node:
-    ref = nodes.reference("", text, internal=True)
-    ref["refuri"] = app.builder.get_relative_uri(fromdoc, docname)
-    return ref
-
-
 def _lab_row(app: Sphinx, fromdoc: str, docname: str) -> list[nodes.Node | str]:
     path = Path(app.env.doc2path(docname))
     meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("labkit")
-    link = _link(app, fromdoc, docname, path.stem)
+    ref = link(app, fromdoc, docname, path.stem)
     if meta:
         first, second = meta["run_seconds"]
         start = meta["startup_seconds"]
-        return [link, "passed, twice in one kernel (make test)", f"{first:.1f}",
+        return [ref, "passed, twice in one kernel (make test)", f"{first:.1f}",
                 f"{second:.1f}", f"{start:.1f} ({100 * start / first:.0f} %)"]
     data: Any = app.env.metadata.get(docname, {})
     try:
@@ -87,8 +59,8 @@ def _lab_row(app: Sphinx, fromdoc: str, docname: str) -> list[nodes.Node | str]:
     if data:
         ok = "passed (book build)" if data.get("succeeded") else "FAILED (book build)"
         runtime = data.get("runtime")
-        return [link, ok, "-" if runtime is None else f"{runtime:.1f}", "-", "-"]
-    return [link, "not executed in this build", "-", "-", "-"]
+        return [ref, ok, "-" if runtime is None else f"{runtime:.1f}", "-", "-"]
+    return [ref, "not executed in this build", "-", "-", "-"]
 
 
 class CourseStatusTransform(SphinxPostTransform):
@@ -100,7 +72,7 @@ class CourseStatusTransform(SphinxPostTransform):
         for node in list(self.document.findall(course_status_node)):
             if node["kind"] == "labs":
                 labs = sorted(d for d in self.env.found_docs if d.startswith("labs/"))
-                node.replace_self(_table(
+                node.replace_self(table(
                     ["Lab", "Result", "First run (s)", "Second run (s)",
                      "Start-up: first cell (s)"],
                     [_lab_row(app, fromdoc, d) for d in labs],
@@ -112,8 +84,8 @@ class CourseStatusTransform(SphinxPostTransform):
                 found = FACTS_LINE.search(text)
                 if found:
                     title = Path(docname).name
-                    chapters.append([_link(app, fromdoc, docname, title), found.group(1)])
-            node.replace_self(_table(
+                    chapters.append([link(app, fromdoc, docname, title), found.group(1)])
+            node.replace_self(table(
                 ["Chapter", "Facts checked against AWS documentation"], chapters))
 
 

@@ -47,6 +47,8 @@ from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 
+from doctables import link, table
+
 # --------------------------------------------------------------------------------------------
 # The rules that turn measurements into minutes (the overview page states them).
 DEFAULT_RUN_SECONDS = 120.0   # a lab not executed in this build
@@ -661,48 +663,13 @@ class InstructorPrompts(SphinxDirective):
                 "Discussion prompts", "")
             items = [ln for ln in prompts.splitlines() if ln.startswith("- ")]
             if items:
-                link = f"{{doc}}`{chapter.title} </instructor/sessions/{chapter.stem}>`"
-                out += ["", f"**{link}**", "", *items]
+                plan = f"{{doc}}`{chapter.title} </instructor/sessions/{chapter.stem}>`"
+                out += ["", f"**{plan}**", "", *items]
         return _markdown(self, "\n".join(out))
 
 
 # --------------------------------------------------------------------------------------------
 # After reading: tables that need the labs' runs
-def _table(headers: list[str], rows: list[list[Any]]) -> nodes.table:
-    table = nodes.table(classes=["colwidths-auto"])
-    group = nodes.tgroup(cols=len(headers))
-    table += group
-    for _ in headers:
-        group += nodes.colspec(colwidth=1)
-    head = nodes.thead()
-    group += head
-    row = nodes.row()
-    for text in headers:
-        row += nodes.entry("", nodes.paragraph(text=text))
-    head += row
-    body = nodes.tbody()
-    group += body
-    for cells in rows:
-        row = nodes.row()
-        for cell in cells:
-            entry = nodes.entry()
-            if isinstance(cell, nodes.literal_block):
-                entry += cell
-            else:
-                para = nodes.paragraph()
-                para += cell if isinstance(cell, nodes.Node) else nodes.Text(str(cell))
-                entry += para
-            row += entry
-        body += row
-    return table
-
-
-def _link(app: Sphinx, fromdoc: str, docname: str, text: str) -> nodes.Node:
-    ref = nodes.reference("", text, internal=True)
-    ref["refuri"] = app.builder.get_relative_uri(fromdoc, docname)
-    return ref
-
-
 def chapter_runs(app: Sphinx, chapter: Chapter) -> list[LabRun]:
     srcdir = Path(app.srcdir)
     return [lab_run(app, srcdir, lab, exec_runtime(app, lab)) if lab in app.env.found_docs
@@ -773,7 +740,7 @@ def minutes_nodes(chapter: Chapter, runs: list[LabRun]) -> list[nodes.Node]:
         rows.append(["Practice questions", f"{m.questions} min",
                      f"{len(chapter.questions)} questions"])
     rows.append([nodes.strong("", "Session"), nodes.strong("", f"{m.total} min"), ""])
-    return [_table(["Part", "Minutes", "Derived from"], rows)]
+    return [table(["Part", "Minutes", "Derived from"], rows)]
 
 
 def lab_nodes(kind: str, run: LabRun | None) -> list[nodes.Node]:
@@ -788,7 +755,7 @@ def lab_nodes(kind: str, run: LabRun | None) -> list[nodes.Node]:
             "Cell numbers are the lab's code cells in order ([1] is the first). Run a cell live "
             "when its request is the lesson; show a pre-run copy (the built page) when it "
             "waits on containers, walks through #@save code, or draws a figure to discuss."))
-        return [note, _table(["Section", "Run live", "Show pre-run"], rows)]
+        return [note, table(["Section", "Run live", "Show pre-run"], rows)]
     if nb is None:
         return [nodes.paragraph(text=(
             "The lab was not executed in this build, so there are no numbers to show: run "
@@ -801,7 +768,7 @@ def lab_nodes(kind: str, run: LabRun | None) -> list[nodes.Node]:
         "What learners should see (printed by the executed lab in this build; each cell also "
         "asserts these values within a tolerance):"))
     rows = [[h, cell, nodes.literal_block(text, text)] for h, cell, text in found]
-    return [intro, _table(["Section", "Cell", "Output"], rows)]
+    return [intro, table(["Section", "Cell", "Output"], rows)]
 
 
 def agenda_nodes(app: Sphinx, fromdoc: str, kind: str, days: list[tuple[str, list[str]]],
@@ -812,8 +779,8 @@ def agenda_nodes(app: Sphinx, fromdoc: str, kind: str, days: list[tuple[str, lis
     def session_link(c: Chapter) -> nodes.Node:
         target = plan_doc[c.docname]
         if target in app.env.found_docs:
-            return _link(app, fromdoc, target, c.title)
-        return _link(app, fromdoc, c.docname, c.title)
+            return link(app, fromdoc, target, c.title)
+        return link(app, fromdoc, c.docname, c.title)
 
     if kind == "full":
         rows, day, used = [], 1, 0
@@ -827,7 +794,7 @@ def agenda_nodes(app: Sphinx, fromdoc: str, kind: str, days: list[tuple[str, lis
         total = sum(r[-1] for r in rows)
         rows.append([nodes.strong("", "Total"), f"{len(data)} sessions", "", "", "",
                      nodes.strong("", f"{total} min ({total / 60:.1f} h)")])
-        return [_table(["Day", "Session", "Teaching", "Lab", "Questions", "Minutes"], rows)]
+        return [table(["Day", "Session", "Teaching", "Lab", "Questions", "Minutes"], rows)]
     if kind == "workshop":
         rows = []
         for name, stems in days:
@@ -843,7 +810,7 @@ def agenda_nodes(app: Sphinx, fromdoc: str, kind: str, days: list[tuple[str, lis
             budget = "within" if used <= DAY_MINUTES else "OVER"
             rows.append([nodes.strong("", name), nodes.strong("", (
                 f"{used} min of {DAY_MINUTES}: {budget} the day's teaching time")), "", ""])
-        return [_table(["Day", "Session", "Minutes", "Day so far"], rows)]
+        return [table(["Day", "Session", "Minutes", "Day so far"], rows)]
     # sprint: domains by weight; chapters by how many of their questions train the domain
     out: list[nodes.Node] = []
     rows = []
@@ -865,7 +832,7 @@ def agenda_nodes(app: Sphinx, fromdoc: str, kind: str, days: list[tuple[str, lis
         total_q = sum(n for n, _, _ in counted)
         rows.append([f"{domain} · {DOMAIN_NAMES[domain]}", f"{DOMAIN_WEIGHTS[domain]} %",
                      f"{share} min", total_q, para])
-    out.append(_table(["Domain", "Exam weight", "Sprint minutes (of 360)", "Questions",
+    out.append(table(["Domain", "Exam weight", "Sprint minutes (of 360)", "Questions",
                        "Chapters, most questions first"], rows))
     return out
 
