@@ -311,8 +311,9 @@ def test_publish_image_locally_tags_but_pushes_nothing(
         repo = ecr.describe_repositories(repositoryNames=["mlecourse-98-r"])
         arn = repo["repositories"][0]["repositoryArn"]
         tags = ecr.list_tags_for_resource(resourceArn=arn)["tags"]
+        region = lab.region
         assert lab.cleanup(verbose=False) == []
-    registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    registry = f"123456789012.dkr.ecr.{region}.amazonaws.com"
     assert first == again == f"{registry}/mlecourse-98-r:abc123"
     assert repo["repositories"][0]["imageTagMutability"] == "IMMUTABLE"
     assert {"Key": "lab", "Value": "98-unit-test"} in tags

@@ -11,6 +11,13 @@ from labkit.sweep import (
 )
 
 
+
+def where(lab):
+    """CreateBucket's location for the lab's region (us-east-1 takes none)."""
+    if lab.region == "us-east-1":
+        return {}
+    return {"CreateBucketConfiguration": {"LocationConstraint": lab.region}}
+
 ROLE_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
     "Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
@@ -40,7 +47,7 @@ def leave_everything(lab, prefix="mlecourse-98", tags=None):
     iam.create_access_key(UserName=f"{prefix}-user")
 
     s3 = lab.client("s3")
-    s3.create_bucket(Bucket=f"{prefix}-bucket")
+    s3.create_bucket(Bucket=f"{prefix}-bucket", **where(lab))
     s3.put_object(Bucket=f"{prefix}-bucket", Key="a.csv", Body=b"x")
     if tags:
         s3.put_bucket_tagging(Bucket=f"{prefix}-bucket", Tagging={"TagSet": tags})
@@ -227,7 +234,7 @@ def test_only_the_course_is_touched(lab):
     leave_everything(lab, prefix="someone-else", tags=[])
     bystanders = left(lab)
     assert find_course_resources(lab) == []
-    lab.client("s3").create_bucket(Bucket="not-the-course")
+    lab.client("s3").create_bucket(Bucket="not-the-course", **where(lab))
     assert left(lab) != bystanders
     # Wipe the bystanders through moto so the lab's own leak check passes.
     lab._snapshot = inventory.snapshot()
