@@ -47,5 +47,10 @@ def test_unit_suite_reaches_no_account_and_no_learner_file(tmp_path):
     assert planted.read_text() == "the learner's own notes"
     events = [json.loads(line) for line in log.read_text().splitlines()]
     assert events, "the audit hook recorded nothing: the test would not see a leak"
-    off_machine = [e for e in events if not is_on_this_machine(e["target"])]
+    # Lab 04's probe deliberately tries the network from a new, empty network namespace
+    # (unshare --net): such a process has no route anywhere, so only this namespace counts.
+    here = os.readlink("/proc/self/ns/net")
+    off_machine = [e for e in events if not is_on_this_machine(e["target"])
+                   and e.get("netns", here) == here]
     assert off_machine == [], off_machine[:10]
+    assert any(e.get("netns") == here for e in events), "no event from this namespace"

@@ -11,6 +11,14 @@ import sys
 _log = os.environ.get("NETWORK_AUDIT_LOG")
 
 
+def _netns():
+    """The process's network namespace (a process in a new, empty one reaches nothing)."""
+    try:
+        return os.readlink("/proc/self/ns/net")
+    except OSError:
+        return None
+
+
 def _audit(event, args):
     if event not in ("socket.connect", "socket.getaddrinfo", "socket.sendto"):
         return
@@ -21,7 +29,8 @@ def _audit(event, args):
         target = list(address) if isinstance(address, tuple) else address
     try:
         with open(_log, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"event": event, "target": target, "pid": os.getpid()}, default=str) + "\n")
+            fh.write(json.dumps({"event": event, "target": target, "pid": os.getpid(),
+                                 "netns": _netns()}, default=str) + "\n")
     except OSError:
         pass
 
