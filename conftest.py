@@ -78,10 +78,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    ran_docker = any(
-        item.get_closest_marker("docker") or isinstance(item, LabCell)
-        for item in session.items
-    )
+    ran_docker = any(item.get_closest_marker("docker") for item in session.items)
     if ran_docker:
         remove_containers_since(_docker_before.get("containers", set()))
         for kind in ("network", "volume"):
@@ -113,6 +110,24 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if is_lab(file_path):
         return LabNotebook.from_parent(parent, path=file_path)
     return None
+
+
+SWEEP_INSTEAD = """\
+import labkit.inventory as _inventory, labkit.session as _session, labkit.sweep as _sweep
+_lab = _session.active_lab()
+_done = _sweep.delete_course_resources(_lab, _sweep.find_course_resources(_lab),
+                                       dry_run=False)
+_failed = [f"{r.kind} {r.name}: {outcome}" for r, outcome in _done
+           if outcome.startswith("failed")]
+_left = _inventory.leftovers(_lab._snapshot, account=_lab.account_id)
+_lab._cleanups.clear()  # the sweep did the clean-up; the lab's own deletes have nothing left
+_lab.cleanup(verbose=False)
+_said = [(r.kind, r.name, o) for r, o in _done if any(r.name in x for x in _left)]
+assert not _failed and not _left, ("the sweep failed or left things behind", _failed, _left,
+                                   "what the sweep said of those:", _said)
+print(f"the sweep deleted {len(_done)} resource(s); nothing left")
+"""
+"""Run in place of a lab's last cell on its second run: a lab stopped before its clean-up."""
 
 
 class LabCell(IPyNbCell):
@@ -161,13 +176,20 @@ class LabNotebook(IPyNbFile):
         self.nb = nbformat.read(str(self.path), as_version=4)
         marks = [pytest.mark.docker] if uses_docker(self.nb) else []
         runs = int(os.environ.get("COURSE_LAB_RUNS", "2"))  # 1: once, e.g. on a 2nd Python
+        last = sum(c.cell_type == "code" for c in self.nb.cells) - 1
         for run in range(1, runs + 1):
             number = 0
             for cell in self.nb.cells:
                 if cell.cell_type != "code":
                     continue
+                name = f"run {run} · cell {number}"
+                if run == 2 and number == last:
+                    # The second run is interrupted before its clean-up cell: lab 99's sweep
+                    # must find and delete everything the lab made, leaving nothing behind.
+                    cell, name = nbformat.v4.new_code_cell(SWEEP_INSTEAD), (
+                        f"run 2 · sweep instead of cell {number}")
                 item = LabCell.from_parent(
-                    self, name=f"run {run} · cell {number}", cell_num=number, cell=cell,
+                    self, name=name, cell_num=number, cell=cell,
                     options=defaultdict(bool, check=False), run=run)
                 for mark in marks:
                     item.add_marker(mark)

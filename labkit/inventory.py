@@ -160,6 +160,7 @@ class MotoResource:
     kind: str | None
     tags: dict[str, str] = field(default_factory=dict, compare=False)
     parent: str = ""
+    account: str = field(default="", compare=False)
 
     @property
     def key(self) -> str:
@@ -309,9 +310,11 @@ def unknown_kinds(kinds: set[str]) -> list[str]:
                   and k not in PARTS_AND_DATA)
 
 
-def leftovers(snap: Snapshot) -> list[str]:
-    """``"left behind: s3:bucket mlecourse-02-data"`` for each resource still there."""
-    return [f"left behind: {r}" for r in new_resources(snap) if not r.is_record]
+def leftovers(snap: Snapshot, account: str | None = None) -> list[str]:
+    """``"left behind: s3:bucket mlecourse-02-data"`` for each resource still there (only
+    those in ``account`` when given: a sweep runs in one account)."""
+    return [f"left behind: {r}" for r in new_resources(snap)
+            if not r.is_record and (account is None or r.account in ("", account))]
 
 
 def unfindable(lab: Any) -> list[str]:
@@ -480,4 +483,5 @@ def describe(service: str, backend: Any, model: Any) -> MotoResource:
         kind=MODEL_KINDS.get(key),
         tags=_tags(backend, model),
         parent=_parent(key, model),
+        account=str(getattr(backend, "account_id", "") or ""),
     )

@@ -19,6 +19,10 @@ costs per hour where that is known.
 
 from __future__ import annotations
 
+import contextlib
+
+from botocore.exceptions import ClientError
+
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -659,10 +663,15 @@ def _delete_route_table(lab: Lab, r: CourseResource) -> str:
 def _delete_security_group(lab: Lab, r: CourseResource) -> str:
     ec2 = lab.client("ec2")
     group = ec2.describe_security_groups(GroupIds=[r.extra["id"]])["SecurityGroups"][0]
-    # Rules that name other groups would block their deletion: drop them first.
-    if group.get("IpPermissions"):
-        ec2.revoke_security_group_ingress(GroupId=r.extra["id"],
-                                          IpPermissions=group["IpPermissions"])
+    # Rules that name other groups would block their deletion: drop them first. A rule
+    # that names a group deleted a moment ago may be gone already (InvalidPermission.NotFound):
+    # that must not read as "the group is gone".
+    for revoke, rules in ((ec2.revoke_security_group_ingress, group.get("IpPermissions")),
+                          (ec2.revoke_security_group_egress, group.get("IpPermissionsEgress"))):
+        for rule in rules or []:
+            if rule.get("UserIdGroupPairs"):
+                with contextlib.suppress(ClientError):
+                    revoke(GroupId=r.extra["id"], IpPermissions=[rule])
     ec2.delete_security_group(GroupId=r.extra["id"])
     return "deleted"
 
@@ -929,7 +938,7 @@ def delete_course_resources(
         except Exception as exc:  # noqa: BLE001 - report and continue
             text = str(exc)
             gone = any(m in text for m in ("NotFound", "NoSuchEntity", "does not exist",
-                                            "ResourceNotFound"))
+                                            "ResourceNotFound", "Could not find"))
             outcomes.append((resource, "already gone" if gone else f"failed: {exc}"))
     return outcomes
 
