@@ -59,3 +59,36 @@ def source_digest(notebook: Any) -> str:
         source = cell["source"]
         sources.append("".join(source) if isinstance(source, list) else source)
     return hashlib.sha256("\x00".join(sources).encode("utf-8")).hexdigest()
+
+
+def glueable(value: Any) -> Any:
+    """``value`` as a plain Python object, so a glued number prints as ``0.87``.
+
+    A numpy scalar's repr is ``np.float64(0.87)`` in numpy 2, which myst-nb's ``{glue:text}``
+    cannot format; ``.item()`` turns it into the Python number it holds.
+    """
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        return item()
+    return value
+
+
+def glue(name: str, value: Any) -> Any:
+    """Record ``value`` under ``name`` for the book's chapters, and return it.
+
+    When the book executes a lab, myst-nb keeps what ``myst_nb.glue`` recorded, and a
+    chapter prints it with a ``{glue:text}`` role (``path/to/lab.ipynb::name:.2f``), so
+    the page shows the number this run computed, not a number typed by hand. Outside a
+    Jupyter kernel, or where myst-nb is not installed (a SageMaker Studio image), this
+    only returns ``value``.
+    """
+    value = glueable(value)
+    try:
+        from IPython import get_ipython
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    if get_ipython() is None:
+        return value
+    myst_glue(name, value, display=False)
+    return value
