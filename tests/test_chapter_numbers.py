@@ -205,6 +205,24 @@ def digits(number: str) -> str:
     return number.lstrip("−+-").replace(",", "")
 
 
+def agrees(number: str, piece: str) -> bool:
+    """True when the assert ``piece`` pins ``number``: a value in it rounds to the number
+    as the chapter writes it (a share may be written as a percentage), or the number lies
+    between the bounds of a range check. Signs are left to the prose ("the other way")."""
+    written = digits(number)
+    places = len(written.split(".")[1]) if "." in written else 0
+    want = float(written)
+    values = [abs(float(v)) for v in re.findall(r"\d+(?:\.\d+)?(?:e-?\d+)?",
+                                                 piece.replace("_", ""))]
+    if any(round(v, places) == want or round(100 * v, places) == want for v in values):
+        return True
+    span = re.search(r"([\d._]+)\s*<=?\s*[^<]+?<=?\s*([\d._]+)", piece)  # low < x < high
+    if span:
+        low, high = (float(v.replace("_", "")) for v in span.groups())
+        return low <= want <= high or low <= want / 100 <= high
+    return False
+
+
 def check_listed(chapter: str, number: str, stem: str, kind: str, piece: str) -> str | None:
     code = lab_code(stem)
     lines = [line for line in code.splitlines() if piece in line]
@@ -212,6 +230,8 @@ def check_listed(chapter: str, number: str, stem: str, kind: str, piece: str) ->
         return f"{chapter}: {number} is listed with {stem}'s `{piece}`, which the lab lacks"
     if kind == "assert" and not any(line.lstrip().startswith("assert") for line in lines):
         return f"{chapter}: {number}: `{piece}` is not on an assert line of {stem}"
+    if kind == "assert" and not agrees(number, piece):
+        return f"{chapter}: {number} disagrees with {stem}'s `{piece}`"
     if kind == "set" and digits(number) not in piece.replace("_", ""):
         return f"{chapter}: {number} is not in the line `{piece}` that sets it in {stem}"
     return None
