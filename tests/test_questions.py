@@ -9,6 +9,7 @@ many to choose; the exam's other formats exist in the numbers the course promise
 from __future__ import annotations
 
 import collections
+import re
 import sys
 from pathlib import Path
 
@@ -90,9 +91,30 @@ def test_the_exam_formats_exist():
     assert all(q.case in CASES for q in QUESTIONS if q.case), "a case question names a case"
 
 
-def test_report_questions_per_domain_and_task():
-    """Printed for the closing note and the exam-coverage issue: how the bank maps onto the
-    exam guide. The domain shares are reported, not yet asserted (domain 1 is short)."""
+MIN_PER_TASK = 3
+"""Every MLA-C01 task statement is trained by at least this many questions (issue 18)."""
+MAX_DOMAIN_GAP = 5
+"""A domain's share of the bank may differ from its exam weight by this many points at most."""
+
+
+def coverage_problems(questions: list[pq.Question]) -> list[str]:
+    """What keeps a bank from mirroring the exam guide: thin task statements, skewed domains."""
+    tasks = collections.Counter(q.task for q in questions)
+    domains = collections.Counter(q.domain for q in questions)
+    problems = [f"task {t}: {tasks[t]} questions, fewer than {MIN_PER_TASK}"
+                for t in sorted(pq.TASKS) if tasks[t] < MIN_PER_TASK]
+    for d, (name, weight) in pq.DOMAINS.items():
+        share = 100 * domains[d] / max(len(questions), 1)
+        if abs(share - weight) > MAX_DOMAIN_GAP:
+            problems.append(f"domain {d} ({name}): {share:.1f} % of the questions, "
+                            f"exam weight {weight} %, more than {MAX_DOMAIN_GAP} points apart")
+    return problems
+
+
+def test_questions_per_domain_and_task_follow_the_exam_guide():
+    """Each task statement has at least three questions and each domain's share of the bank is
+    within five points of its exam weight. Also printed, for the closing note and the
+    exam-coverage issue: how the bank maps onto the exam guide."""
     domains = collections.Counter(q.domain for q in QUESTIONS)
     tasks = collections.Counter(q.task for q in QUESTIONS)
     for d, (name, weight) in pq.DOMAINS.items():
@@ -100,3 +122,35 @@ def test_report_questions_per_domain_and_task():
         per_task = ", ".join(f"{t} {tasks[t]}" for t in sorted(tasks) if t.startswith(d + "."))
         print(f"domain {d} {name}: {domains[d]} ({share:.0f} %, exam {weight} %); {per_task}")
     assert sum(domains.values()) == len(QUESTIONS)
+    problems = coverage_problems(QUESTIONS)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_coverage_check_catches_a_skew():
+    """The check above can fail: a bank that lost most of its data-preparation questions, or
+    one task statement's questions, is reported."""
+    thinned = [q for i, q in enumerate(QUESTIONS) if q.domain != "1" or i % 4 == 0]
+    assert any(p.startswith("domain 1") for p in coverage_problems(thinned))
+    without_task = [q for q in QUESTIONS if q.task != "4.2"]
+    assert "task 4.2: 0 questions, fewer than 3" in coverage_problems(without_task)
+
+
+def test_the_mock_exam_can_draw_each_domain_by_its_weight():
+    """The mock exam (_ext/mock_exam.js) draws TOTAL questions, the weights times TOTAL rounded
+    by largest remainder; the page's data must hold that many usable questions per domain, or
+    the exam silently fills the gap from other domains."""
+    script = (REPO_ROOT / "_ext" / "mock_exam.js").read_text(encoding="utf-8")
+    total = int(re.search(r"const TOTAL = (\d+);", script).group(1))
+    data = pq._exam_data(REPO_ROOT, "chapters/reference/mock-exam")
+    have = collections.Counter(q["domain"] for q in data["questions"])
+    domains = sorted(data["domains"])
+    raw = [data["domains"][d]["weight"] * total / 100 for d in domains]
+    want = [int(v) for v in raw]
+    by_remainder = sorted(range(len(raw)), key=lambda i: raw[i] - want[i], reverse=True)
+    for i in by_remainder[: total - sum(want)]:
+        want[i] += 1
+    print("mock exam form:", dict(zip(domains, want)), "available:", dict(have))
+    assert sum(want) == total == 65
+    short = {d: (have[d], w) for d, w in zip(domains, want) if have[d] < w}
+    assert not short, f"too few questions for the mock exam's draw (have, want): {short}"
+    assert len(data["questions"]) == len([q for q in QUESTIONS if not q.problems and q.task])
