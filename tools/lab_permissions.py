@@ -54,7 +54,10 @@ PREFIX = {
 ACTION_OF = {
     "s3:ListObjectsV2": ["s3:ListBucket"], "s3:ListObjects": ["s3:ListBucket"],
     "s3:HeadBucket": ["s3:ListBucket"], "s3:HeadObject": ["s3:GetObject"],
-    "s3:DeleteObjects": ["s3:DeleteObject"], "s3:ListBuckets": ["s3:ListAllMyBuckets"],
+    # DeleteObjects is authorised per key: s3:DeleteObjectVersion for a key with a version
+    # id, which is how the kit empties a (versioned) bucket (API_DeleteObjects.html)
+    "s3:DeleteObjects": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+    "s3:ListBuckets": ["s3:ListAllMyBuckets"],
     "s3:ListObjectVersions": ["s3:ListBucketVersions"],
     "s3:CopyObject": ["s3:GetObject", "s3:PutObject"],
     "s3:PutBucketNotificationConfiguration": ["s3:PutBucketNotification"],
@@ -64,6 +67,11 @@ ACTION_OF = {
     "bedrock:Converse": ["bedrock:InvokeModel"],
     "bedrock:ConverseStream": ["bedrock:InvokeModelWithResponseStream"],
 }
+# S3 calls with a VersionId are authorised under the *Version action (service authorization
+# reference for Amazon S3; DeleteObject: "To remove a specific version, you must have the
+# s3:DeleteObjectVersion permission", https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html).
+VERSIONED = {"delete_object": "s3:DeleteObjectVersion", "get_object": "s3:GetObjectVersion",
+             "head_object": "s3:GetObjectVersion"}
 # boto3's S3 transfer methods, injected on the client (not in the service model).
 S3_TRANSFER = {"upload_file": "PutObject", "upload_fileobj": "PutObject",
                "download_file": "GetObject", "download_fileobj": "GetObject"}
@@ -194,6 +202,15 @@ def scan_source(source: str, bound: dict[str, str] | None = None) -> set[str]:
             continue
         with contextlib.suppress(Exception):  # a service botocore does not know
             found.update(actions_for(service, method))
+    for node in reachable:  # a version id: another action (API_DeleteObject.html, S3 AuthZ)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and any(k.arg == "VersionId" for k in node.keywords)):
+            owner = node.func.value
+            service = _client_service(owner) or (
+                names.get(owner.id) if isinstance(owner, ast.Name) else None)
+            versioned = VERSIONED.get(node.func.attr)
+            if service == "s3" and versioned:
+                found.add(versioned)
     for node in reachable:  # the paginator's operation is its first argument
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr == "get_paginator" and node.args

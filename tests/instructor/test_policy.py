@@ -66,6 +66,18 @@ def test_scanner_maps_boto3_calls_to_iam_actions():
         "s3:DeleteBucket"}
 
 
+def test_a_version_id_needs_the_version_action():
+    # found by the rehearsal: emptying a versioned bucket was refused (s3:DeleteObjectVersion)
+    one = 's3 = lab.client("s3")\ns3.delete_object(Bucket=b, Key=k, VersionId=v)\n'
+    many = 's3 = lab.client("s3")\ns3.delete_objects(Bucket=b, Delete=d)\n'
+    both = {"s3:DeleteObject", "s3:DeleteObjectVersion"}
+    assert lab_permissions.scan_source(one, {}) == both
+    assert lab_permissions.scan_source(many, {}) == both
+    assert lab_permissions.scan_source('s3.delete_object(Bucket=b, Key=k)', None) == {
+        "s3:DeleteObject"}
+    assert allowed("s3:DeleteObjectVersion")
+
+
 def test_local_only_code_is_left_out():
     source = (
         'iam = lab.client("iam")\n'
