@@ -66,3 +66,71 @@ def train_adult_model(X: pd.DataFrame, y: np.ndarray, sample_weight: Any = None)
         random_state=0,
     )
     return model.fit(X, y, sample_weight=sample_weight)
+
+
+MODEL_KIND = "tree_ensemble_v1"
+"""The JSON model format the course's Clarify container evaluates (no scikit-learn needed)."""
+
+
+def export_model(model: Any, X: pd.DataFrame, categories: dict[str, list[str]]) -> dict[str, Any]:
+    """``train_adult_model``'s classifier as JSON: features, text categories, trees.
+
+    The course's Clarify container (``containers/clarify-processing``) loads this from its
+    ``model`` input and predicts P(>50K) from *raw* rows (text columns are encoded with
+    ``categories`` exactly as :func:`encode_adult` does). A JSON tree dump is exact across
+    numpy and scikit-learn versions, which a pickle is not.
+    """
+    predictors = getattr(model, "_predictors", None)
+    if predictors is None or model.n_trees_per_iteration_ != 1:
+        raise LabKitError(
+            "export_model takes the binary HistGradientBoostingClassifier of "
+            "train_adult_model.",
+            "train it with train_adult_model(X, y) first.",
+        )
+    trees = []
+    for (tree,) in predictors:
+        nodes = tree.nodes
+        if nodes["is_categorical"].any():
+            raise LabKitError("Native categorical splits are not exported.",
+                              "encode text columns with encode_adult.")
+        trees.append({
+            "feature": nodes["feature_idx"].astype(int).tolist(),
+            "threshold": nodes["num_threshold"].astype(float).tolist(),
+            "left": nodes["left"].astype(int).tolist(),
+            "right": nodes["right"].astype(int).tolist(),
+            "missing_left": nodes["missing_go_to_left"].astype(bool).tolist(),
+            "is_leaf": nodes["is_leaf"].astype(bool).tolist(),
+            "value": nodes["value"].astype(float).tolist(),
+        })
+    return {
+        "kind": MODEL_KIND,
+        "features": list(X.columns),
+        "categories": {k: list(v) for k, v in categories.items()},
+        "baseline": float(np.ravel(model._baseline_prediction)[0]),
+        "output": "probability of the positive class (logistic of the summed trees)",
+        "trees": trees,
+    }
+
+
+def exported_log_odds(spec: dict[str, Any], X: pd.DataFrame) -> np.ndarray:
+    """Evaluate an :func:`export_model` JSON on encoded rows ``X`` (the container's rule).
+
+    Kept here so the unit tests can check the export against ``decision_function``.
+    """
+    x = X[spec["features"]].to_numpy(dtype=float)
+    total = np.full(len(x), spec["baseline"])
+    for t in spec["trees"]:
+        arr = {k: np.asarray(v) for k, v in t.items()}
+        node = np.zeros(len(x), dtype=int)
+        for _ in range(len(arr["value"])):
+            inner = ~arr["is_leaf"][node]
+            if not inner.any():
+                break
+            rows = np.flatnonzero(inner)
+            nd = node[rows]
+            value = x[rows, arr["feature"][nd]]
+            left = np.where(np.isnan(value), arr["missing_left"][nd],
+                            value <= arr["threshold"][nd])
+            node[rows] = np.where(left, arr["left"][nd], arr["right"][nd])
+        total += arr["value"][node]
+    return total

@@ -216,3 +216,50 @@ def test_explainability_config_equals_the_sdks_own():
     bad = sm_clarify.SHAPConfig(baseline=[[np.int64(35), "F"]])  # numpy numbers: refused
     with pytest.raises(Exception):
         explain.explainability_analysis_config(data, model, [bad])
+
+
+# ---------------------------------------------------------------- model export for the container
+def test_export_model_reproduces_decision_function():
+    df = census.load_adult().iloc[:800]
+    X, y, categories = census.encode_adult(df)
+    model = census.train_adult_model(X, y)
+    spec = census.export_model(model, X, categories)
+    assert spec["kind"] == census.MODEL_KIND and spec["features"] == list(X.columns)
+    assert spec["categories"]["sex"] == ["Female", "Male"]
+    assert len(spec["trees"]) == 100
+    assert np.max(np.abs(census.exported_log_odds(spec, X) - model.decision_function(X))) < 1e-12
+    # a missing value follows the split's learned direction, as scikit-learn does
+    holes = X.copy()
+    holes.iloc[::7, 0] = np.nan
+    assert np.allclose(census.exported_log_odds(spec, holes), model.decision_function(holes))
+
+
+def test_export_model_refuses_other_models():
+    from sklearn.linear_model import LogisticRegression
+
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
+    with pytest.raises(LabKitError, match="HistGradientBoostingClassifier"):
+        census.export_model(LogisticRegression().fit(X, [0, 0, 1, 1]), X, {})
+
+
+# ---------------------------------------------------------------- staged wheels (labkit.images)
+def test_pinned_and_missing_wheels(tmp_path):
+    from labkit import images
+
+    (tmp_path / "wheels.txt").write_text("# pins\nshap==0.44.1  # Kernel SHAP\nslicer==0.0.7\n")
+    assert images.pinned_wheels(tmp_path) == [("shap", "0.44.1"), ("slicer", "0.0.7")]
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "wheels" / "slicer-0.0.7-py3-none-any.whl").write_bytes(b"")
+    (tmp_path / "wheels" / "shap-0.46.0-cp311-cp311-manylinux2014_x86_64.whl").write_bytes(b"")
+    assert images.missing_wheels(tmp_path) == ["shap==0.44.1"]  # another version is not it
+    (tmp_path / "wheels.txt").write_text("shap>=0.44\n")
+    with pytest.raises(LabKitError, match="not 'name==version'"):
+        images.pinned_wheels(tmp_path)
+
+
+def test_clarify_image_pins_every_wheel_it_installs():
+    from labkit import images
+    from labkit.paths import CONTAINERS_DIR
+
+    names = {n for n, _ in images.pinned_wheels(CONTAINERS_DIR / "clarify-processing")}
+    assert {"smclarify", "shap", "numba", "llvmlite", "slicer", "pyfunctional"} <= names
