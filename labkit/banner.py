@@ -102,16 +102,19 @@ def version_drift() -> dict[str, tuple[str, str]]:
     return {c.name: (c.tested, c.installed) for c in check_versions() if c.verdict != "same"}
 
 
-def print_banner(name: str, backend: str, region: str, account_id: str) -> None:
+def print_banner(name: str, backend: str, region: str, account_id: str,
+                 learner: str = "local") -> None:
     """Print where the lab runs, so nobody is surprised by a bill or by a fake account."""
-    print(f"Lab {name} · backend: {backend} · region {region}")
+    print(f"Lab {name} · backend: {backend} · region {region} · learner {learner}")
     if backend == "local":
         print(f"AWS APIs: moto {package_version('moto')} in this process, "
               f"fake account {account_id}")
         print("Nothing leaves this machine.")
     else:
-        print(f"REAL account {account_id}: what this lab creates is billed,")
-        print(f"tagged course=mle-on-aws, lab={name}; run the cleanup cell.")
+        print(f"REAL account {account_id}: what this lab creates is billed, named "
+              f"…-{learner} and")
+        print(f"tagged course=mle-on-aws, lab={name}, learner={learner}; run the cleanup "
+              "cell.")
     checks = check_versions()
     print("versions: " + ", ".join(f"{c.name} {c.installed}" for c in checks))
     for c in checks:

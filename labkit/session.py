@@ -17,7 +17,7 @@ import socket
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from labkit import guard
 from labkit.banner import print_banner
 from labkit.backend import Backend, current_backend, current_region
 from labkit.errors import LabKitError
+from labkit.naming import learner_token
 from labkit.roles import service_trust_policy
 
 COURSE_TAG = "mle-on-aws"
@@ -68,6 +69,35 @@ _LOCAL_UNSET = (
     "AWS_ROLE_ARN",
 )
 
+BILLABLE: dict[tuple[str, str], str] = {
+    # (service, operation) -> the request parameter that names the resource, or
+    # "kind:<sweep kind>" for resources the service names (found later by their lab tag).
+    ("sagemaker", "CreateEndpoint"): "EndpointName",
+    ("sagemaker", "CreateNotebookInstance"): "NotebookInstanceName",
+    ("sagemaker", "CreateMlflowTrackingServer"): "TrackingServerName",
+    ("sagemaker", "CreateMonitoringSchedule"): "MonitoringScheduleName",
+    ("sagemaker", "CreateInferenceComponent"): "InferenceComponentName",
+    ("sagemaker", "CreateCluster"): "ClusterName",
+    ("ec2", "CreateNatGateway"): "kind:ec2:natgateway",
+    ("ec2", "AllocateAddress"): "kind:ec2:elastic-ip",
+    ("ec2", "CreateVpcEndpoint"): "kind:ec2:vpc-endpoint",
+    ("kinesis", "CreateStream"): "StreamName",
+    ("firehose", "CreateDeliveryStream"): "DeliveryStreamName",
+    ("opensearchserverless", "CreateCollection"): "name",
+    ("bedrock-agent", "CreateKnowledgeBase"): "name",
+    ("scheduler", "CreateSchedule"): "Name",
+    ("cloudformation", "CreateStack"): "StackName",
+}
+"""Create calls that start something billed by the hour (or that runs and bills on its own,
+like a schedule or a stack), refused until the lab has registered the resource's deletion
+(:meth:`Lab.on_cleanup` with ``resource=`` or ``kind=``). Keys are botocore's service names
+and operation names (a unit test checks both, and the parameter, against the models)."""
+
+SCRATCH_LAB_PREFIX = "98-"
+"""Unit tests' scratch labs (``98-unit-test``) play a lab that died and left resources
+behind, so the billable guard is off for them; a notebook's lab is named after its file
+(a convention test), so no lab can take this name."""
+
 _active: Lab | None = None
 
 
@@ -75,6 +105,8 @@ _active: Lab | None = None
 class _Cleanup:
     description: str
     action: Callable[[], object]
+    resources: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
 
 
 @dataclass
@@ -87,6 +119,7 @@ class Lab:
     boto_session: boto3.Session
     account_id: str
     workdir: Path
+    learner: str = "local"
     _cleanups: list[_Cleanup] = field(default_factory=list, repr=False)
     _mock: Any = field(default=None, repr=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
@@ -94,6 +127,7 @@ class Lab:
     _networks_before: set[str] | None = field(default=None, repr=False)
     _moto_server: Any = field(default=None, repr=False)
     _snapshot: Any = field(default=None, repr=False)
+    _made: set[str] = field(default_factory=set, repr=False)
     closed: bool = False
 
     # ------------------------------------------------------------------ naming and tags
@@ -105,7 +139,8 @@ class Lab:
     @property
     def tags(self) -> list[dict[str, str]]:
         """Tags for everything the lab creates, in the ``[{"Key":…, "Value":…}]`` form."""
-        return [{"Key": "course", "Value": COURSE_TAG}, {"Key": "lab", "Value": self.name}]
+        return [{"Key": "course", "Value": COURSE_TAG}, {"Key": "lab", "Value": self.name},
+                {"Key": "learner", "Value": self.learner}]
 
     @property
     def tag_dict(self) -> dict[str, str]:
@@ -113,10 +148,13 @@ class Lab:
         return {t["Key"]: t["Value"] for t in self.tags}
 
     def resource_name(self, purpose: str, max_length: int = 63) -> str:
-        """A name that is unique to this lab (and, on AWS, to the account and region).
+        """A name that is unique to this lab (and, on AWS, to the learner).
 
-        ``purpose`` is a short word such as ``"data"`` or ``"model"``. S3 bucket names are
-        global, so on the ``aws`` backend the account id and region are part of the name.
+        ``purpose`` is a short word such as ``"data"`` or ``"model"``. On ``aws`` the
+        learner's token ends the name (``mlecourse-07-shop-a1b2c3``), so learners sharing an
+        account never meet each other's resources; the account and region need not be in it
+        (every service but S3 keeps names per account and region: see :meth:`bucket_name`).
+        On ``local`` the name has no token: moto's state belongs to the lab's own process.
         """
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", purpose):
             raise LabKitError(
@@ -126,8 +164,22 @@ class Lab:
             )
         parts = ["mlecourse", self.name.split("-", 1)[0], purpose]
         if not self.is_local:
-            parts += [self.account_id, self.region]
-        name = "-".join(parts)
+            parts.append(self.learner)
+        return self._checked("-".join(parts), max_length)
+
+    def bucket_name(self, purpose: str = "data") -> str:
+        """The name of the lab's bucket for ``purpose`` (what :meth:`bucket` creates).
+
+        S3 bucket names are global across all accounts, so on ``aws`` the account id and
+        region follow the learner's token.
+        """
+        name = self.resource_name(purpose)
+        if not self.is_local:
+            name = f"{name}-{self.account_id}-{self.region}"
+        return self._checked(name, 63)
+
+    @staticmethod
+    def _checked(name: str, max_length: int) -> str:
         if len(name) > max_length:
             raise LabKitError(
                 f"The name {name!r} is longer than {max_length} characters.",
@@ -142,19 +194,87 @@ class Lab:
         return self.boto_session.client(service, region_name=self.region, **kwargs)
 
     def bucket(self, purpose: str = "data") -> str:
-        """Create (if needed) and return a tagged S3 bucket for this lab."""
-        name = self.resource_name(purpose)
+        """Create (once) and return a tagged S3 bucket for this lab.
+
+        It never uses a bucket it did not create: one that exists already is adopted only
+        when its tags say it is this course's, this learner's and this lab's (a re-run after
+        an interrupted one); otherwise it refuses. The deletion is registered before the
+        bucket is created, and a bucket that cannot be tagged is deleted again at once.
+        """
+        name = self.bucket_name(purpose)
+        if name in self._made:
+            return name
         s3 = self.client("s3")
+        from botocore.exceptions import ClientError
+
         try:
             s3.head_bucket(Bucket=name)
-        except s3.exceptions.ClientError:
-            kwargs: dict[str, Any] = {"Bucket": name}
-            if self.region != "us-east-1":
-                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+            exists = True
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code not in ("404", "NoSuchBucket", "NotFound"):
+                raise self._foreign_bucket(name, "it exists and this caller may not read "
+                                           f"it ({code})") from exc
+            exists = False
+        if exists:
+            tags = self._bucket_tags(s3, name)
+            if not self._is_ours(tags):
+                raise self._foreign_bucket(name, f"it exists with tags {tags or 'none'}")
+            self.on_cleanup(f"delete bucket {name}", lambda: empty_and_delete_bucket(s3, name),
+                            resource=name)
+            self._made.add(name)
+            return name
+        entry = self.on_cleanup(f"delete bucket {name}",
+                                lambda: empty_and_delete_bucket(s3, name), resource=name)
+        kwargs: dict[str, Any] = {"Bucket": name}
+        if self.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        try:
             s3.create_bucket(**kwargs)
+        except ClientError as exc:
+            self._forget(entry)
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou"):
+                raise self._foreign_bucket(name, f"CreateBucket says {code}") from exc
+            raise
+        try:
             s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": self.tags})
-            self.on_cleanup(f"delete bucket {name}", lambda: empty_and_delete_bucket(s3, name))
+        except ClientError as exc:
+            self._forget(entry)
+            s3.delete_bucket(Bucket=name)
+            raise LabKitError(
+                f"The bucket {name} was created but could not be tagged ({exc}); it has "
+                "been deleted again.",
+                "allow s3:PutBucketTagging (and s3:DeleteBucket) on arn:aws:s3:::mlecourse-* "
+                "for your identity: attach the course policy policies/course-learner.json "
+                "(Studio's AmazonSageMakerFullAccess lacks both).",
+            ) from exc
+        self._made.add(name)
         return name
+
+    def _is_ours(self, tags: dict[str, str]) -> bool:
+        return (tags.get("course") == COURSE_TAG and tags.get("learner") == self.learner
+                and tags.get("lab") == self.name)
+
+    @staticmethod
+    def _bucket_tags(s3: Any, name: str) -> dict[str, str]:
+        from botocore.exceptions import ClientError
+
+        try:
+            tag_set = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+        except ClientError:
+            return {}
+        return {t["Key"]: t["Value"] for t in tag_set}
+
+    def _foreign_bucket(self, name: str, why: str) -> LabKitError:
+        return LabKitError(
+            f"The bucket {name} is not this lab's to use: {why}. The course never adopts a "
+            f"bucket it did not create (tags course={COURSE_TAG}, learner={self.learner}, "
+            f"lab={self.name}).",
+            "if it is yours and holds nothing you need, delete it (python -m labkit sweep "
+            "lists the course's); if someone else uses it, set COURSE_LEARNER to a token of "
+            "your own (2-8 of a-z and 0-9) so your names differ.",
+        )
 
     def sagemaker_session(self) -> Any:
         """A SageMaker SDK v3 session for control-plane calls (moto locally, AWS otherwise)."""
@@ -192,16 +312,30 @@ class Lab:
         self._check_open()
         if self.is_local:
             iam = self.client("iam")
-            name = "mlecourse-sagemaker-execution"
+            name = self.resource_name("execution")
             trust = service_trust_policy("sagemaker.amazonaws.com")
             try:
-                return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+                role = iam.get_role(RoleName=name)["Role"]
             except iam.exceptions.NoSuchEntityException:
-                self.on_cleanup(f"delete role {name}", lambda: _delete_role(iam, name))
+                self.on_cleanup(f"delete role {name}", lambda: _delete_role(iam, name),
+                                resource=name)
                 role = iam.create_role(
                     RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Tags=self.tags
-                )
-                return str(role["Role"]["Arn"])
+                )["Role"]
+                self._made.add(f"role/{name}")
+                return str(role["Arn"])
+            if f"role/{name}" not in self._made:  # never adopt a role this lab did not make
+                tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(
+                    RoleName=name).get("Tags", [])}
+                if not self._is_ours(tags):
+                    raise LabKitError(
+                        f"The role {name} exists and is not this lab's (tags {tags}).",
+                        "delete it, or run the lab in a fresh kernel.",
+                    )
+                self.on_cleanup(f"delete role {name}", lambda: _delete_role(iam, name),
+                                resource=name)
+                self._made.add(f"role/{name}")
+            return str(role["Arn"])
         arn = os.environ.get("COURSE_SAGEMAKER_ROLE_ARN", "").strip()
         if arn:
             return arn
@@ -241,9 +375,84 @@ class Lab:
         return str(self._moto_server[1])
 
     # ------------------------------------------------------------------ cleanup
-    def on_cleanup(self, description: str, action: Callable[[], object]) -> None:
-        """Register ``action`` to run at :meth:`cleanup` (last registered runs first)."""
-        self._cleanups.append(_Cleanup(description, action))
+    def on_cleanup(self, description: str, action: Callable[[], object], *,
+                   resource: str | Iterable[str] | None = None,
+                   kind: str | Iterable[str] | None = None) -> _Cleanup:
+        """Register ``action`` to run at :meth:`cleanup` (last registered runs first).
+
+        ``resource`` names what ``action`` deletes; ``kind`` (a sweep kind such as
+        ``"ec2:natgateway"``) says it deletes every resource of that kind the lab tagged.
+        A billable create (see :data:`BILLABLE`) is refused until one of them covers it.
+        """
+        entry = _Cleanup(description, action, _names(resource), _names(kind))
+        self._cleanups.append(entry)
+        return entry
+
+    def clean_up_by_tag(self, *kinds: str) -> None:
+        """Register the deletion of every resource of ``kinds`` carrying this lab's tags.
+
+        For resources the service names (a NAT gateway's id, an Elastic IP's allocation):
+        registered before the create, it finds them afterwards by their ``lab`` and
+        ``learner`` tags, so even one made by a call that was interrupted is deleted.
+        """
+        from labkit.sweep import KINDS, delete_course_resources, find_everything
+
+        unknown = sorted(set(kinds) - {k.name for k in KINDS})
+        if unknown:
+            raise LabKitError(f"clean_up_by_tag: unknown kinds {unknown}.",
+                              "pass kinds from labkit.sweep.KINDS, e.g. 'ec2:natgateway'.")
+
+        def delete() -> None:
+            found, problems = find_everything(self, only_lab=self.name, kinds=kinds)
+            mine = [r for r in found if (r.lab or "").split(" ")[0] == self.name]
+            failed = [f"{r.kind} {r.name}: {outcome}" for r, outcome in
+                      delete_course_resources(self, mine, dry_run=False)
+                      if outcome.startswith("failed")]
+            if failed or problems:
+                raise RuntimeError("; ".join(failed + problems))
+
+        self.on_cleanup(f"delete this lab's tagged {', '.join(kinds)}", delete, kind=kinds)
+
+    def _forget(self, entry: _Cleanup) -> None:
+        with contextlib.suppress(ValueError):
+            self._cleanups.remove(entry)
+
+    def _covered(self, name: str | None, kind: str | None) -> bool:
+        return any((name is not None and name in c.resources)
+                   or (kind is not None and kind in c.kinds) for c in self._cleanups)
+
+    def _refuse_unregistered(self, params: dict[str, Any], model: Any,
+                             service: str) -> None:
+        """The ``before-parameter-build`` hook of every billable create (see BILLABLE)."""
+        key = BILLABLE.get((service, model.name))
+        if key is None or self.closed:
+            return
+        operation = f"{service} {model.name}"
+        if key.startswith("kind:"):
+            kind = key[len("kind:"):]
+            if not self._covered(None, kind):
+                raise LabKitError(
+                    f"{operation} refused: no deletion of {kind} resources is registered.",
+                    f"call lab.clean_up_by_tag({kind!r}) (or lab.on_cleanup(..., "
+                    f"kind={kind!r})) before the create, so the resource is deleted even if "
+                    "a later cell fails.",
+                )
+            tagged = {(t.get("Key"), t.get("Value")) for spec in params.get(
+                "TagSpecifications", []) for t in spec.get("Tags", [])}
+            if ("lab", self.name) not in tagged:
+                raise LabKitError(
+                    f"{operation} refused: the request does not tag the resource with "
+                    f"lab={self.name}, so its registered deletion could not find it.",
+                    "add TagSpecifications with lab.tags to the request.",
+                )
+            return
+        name = params.get(key)
+        if not self._covered(str(name), None):
+            raise LabKitError(
+                f"{operation} refused: the deletion of {name!r} is not registered.",
+                f"call lab.on_cleanup('delete {name}', <action>, resource={name!r}) before "
+                "the create, so it is deleted even if a later cell fails.",
+            )
 
     def cleanup(self, verbose: bool = True) -> list[str]:
         """Undo what the lab did: delete resources, stop containers, restore the environment.
@@ -371,17 +580,20 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
         boto_session = boto3.Session(region_name=region)
         _register_moto_shims(boto_session)
         account_id = LOCAL_ACCOUNT_ID
+        learner = learner_token(local=True)
     else:
         guard.uninstall()
         boto_session = boto3.Session(region_name=region)
         try:
-            account_id = boto_session.client("sts").get_caller_identity()["Account"]
+            caller = boto_session.client("sts").get_caller_identity()
+            account_id = caller["Account"]
         except Exception as exc:  # noqa: BLE001 - botocore raises many kinds here
             raise LabKitError(
                 f"COURSE_BACKEND=aws but no working AWS credentials were found ({exc}).",
                 "configure credentials (aws configure, SSO login or a Studio role), or "
                 "unset COURSE_BACKEND to run on this machine.",
             ) from exc
+        learner = learner_token(local=False, caller_arn=str(caller.get("Arn", "")))
 
     lab = Lab(
         name=name,
@@ -390,10 +602,12 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
         boto_session=boto_session,
         account_id=account_id,
         workdir=workdir,
+        learner=learner,
         _mock=mock,
         _saved_env=saved,
     )
     lab._snapshot = state_at_start
+    _install_billable_guard(lab)
     if docker:
         from labkit.docker import container_ids, network_names
 
@@ -401,8 +615,32 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
         lab._networks_before = network_names()
     _active = lab
     if not quiet:
-        print_banner(lab.name, lab.backend.value, lab.region, lab.account_id)
+        print_banner(lab.name, lab.backend.value, lab.region, lab.account_id, lab.learner)
     return lab
+
+
+def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def _install_billable_guard(lab: Lab) -> None:
+    """Hook every billable create on the lab's botocore session (all its clients, the SDK's
+    included), so it is refused while its deletion is not registered."""
+    events = getattr(lab.boto_session, "_session", None)
+    if events is None or lab.name.startswith(SCRATCH_LAB_PREFIX):
+        return
+    for service, operation in BILLABLE:
+        event = f"before-parameter-build.{service}.{operation}"
+
+        def hook(params: dict[str, Any], model: Any, service: str = service,
+                 **_: Any) -> None:
+            lab._refuse_unregistered(params, model, service)
+
+        events.register(event, hook, unique_id=f"labkit-billable-{service}-{operation}")
 
 
 def _workdir_root() -> Path:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabKitError
+from labkit.naming import carries_token
 from labkit.session import COURSE_TAG, empty_and_delete_bucket
 
 if TYPE_CHECKING:
@@ -160,8 +161,11 @@ def _created(item: dict[str, Any]) -> dt.datetime | None:
 class _Finder:
     """One sweep's view of the account: clients, tags by ARN, course VPCs, problems."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: Lab, every_learner: bool = False) -> None:
         self.lab = lab
+        # On aws the sweep touches only this learner's resources (learners share accounts);
+        # on local the moto state is the lab's own.
+        self.learner = None if every_learner or lab.is_local else lab.learner
         self.problems: list[str] = []
         self._clients: dict[str, Any] = {}
         self._tagged: dict[str, dict[str, str]] | None = None
@@ -192,7 +196,8 @@ class _Finder:
         if self._vpcs is None:
             self._vpcs = set()
             for vpc in self.client("ec2").describe_vpcs()["Vpcs"]:
-                if _owned("", _tags_to_dict(vpc.get("Tags"))):
+                tags = _tags_to_dict(vpc.get("Tags"))
+                if _owned("", tags) and self.mine(tags.get("Name", ""), "", tags, {}):
                     self._vpcs.add(vpc["VpcId"])
         return self._vpcs
 
@@ -204,8 +209,21 @@ class _Finder:
         tags.update(self.tagged().get(arn, {}))
         if not (parent_owned or _owned(name, tags)) or tags.get(KEEP_TAG) == "true":
             return None
+        if not self.mine(name, arn, tags, extra):
+            return None
         return CourseResource(arn, kind, name, _lab_of(name, tags), _created(item), hourly,
                               {k: v for k, v in extra.items() if v})
+
+
+    def mine(self, name: str, arn: str, tags: dict[str, str], extra: dict[str, str]) -> bool:
+        """This learner's: its ``learner`` tag, or (untagged kinds) the token in its name,
+        ARN or the name of what it belongs to (an endpoint, a schedule group, a topic)."""
+        if self.learner is None:
+            return True
+        if "learner" in tags:
+            return tags["learner"] == self.learner
+        return any(carries_token(text, self.learner)
+                   for text in (name, arn, *extra.values()) if text)
 
 
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
@@ -882,12 +900,21 @@ def _listing_unsupported(lab: Lab, exc: Exception) -> bool:
                              "NotImplemented" in text or "UnknownOperation" in text)
 
 
-def find_everything(lab: Lab, only_lab: str | None = None
+def find_everything(lab: Lab, only_lab: str | None = None, *,
+                    kinds: Iterable[str] | None = None, every_learner: bool = False
                     ) -> tuple[list[CourseResource], list[str]]:
-    """Every course resource in the lab's account and region, and what could not be listed."""
-    finder = _Finder(lab)
+    """Every course resource in the lab's account and region, and what could not be listed.
+
+    On ``aws`` only the lab's learner's resources (``learner`` tag, or the token in the
+    name), unless ``every_learner`` (an instructor's sweep of a whole account). ``kinds``
+    narrows the search to those kinds.
+    """
+    finder = _Finder(lab, every_learner)
     found: dict[tuple[str, str], CourseResource] = {}
+    wanted = None if kinds is None else set(kinds)
     for kind in KINDS:
+        if wanted is not None and kind.name not in wanted:
+            continue
         try:
             for resource in kind.find(finder):
                 if resource is None:
@@ -902,13 +929,15 @@ def find_everything(lab: Lab, only_lab: str | None = None
     return sorted(found.values(), key=lambda r: r.sort_key), finder.problems
 
 
-def find_course_resources(lab: Lab, only_lab: str | None = None) -> list[CourseResource]:
+def find_course_resources(lab: Lab, only_lab: str | None = None, *,
+                          every_learner: bool = False) -> list[CourseResource]:
     """Every course resource in the lab's account and region, in deletion order.
 
     ``only_lab`` narrows the list to one lab's resources (its ``lab`` tag, or the number in
-    its name for kinds that cannot be tagged).
+    its name for kinds that cannot be tagged); on ``aws`` it lists only the learner's own
+    unless ``every_learner``.
     """
-    return find_everything(lab, only_lab)[0]
+    return find_everything(lab, only_lab, every_learner=every_learner)[0]
 
 
 def delete_course_resources(

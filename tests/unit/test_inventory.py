@@ -125,8 +125,8 @@ def test_a_clean_lab_has_no_problems(monkeypatch, tmp_path):
 def test_a_deleted_role_that_the_kit_made_is_not_a_problem(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
     lab = labkit.start_lab("98-unit-test", quiet=True)
-    lab.execution_role_arn()
-    lab.client("iam").delete_role(RoleName="mlecourse-sagemaker-execution")
+    arn = lab.execution_role_arn()
+    lab.client("iam").delete_role(RoleName=arn.rsplit("/", 1)[1])
     assert lab.cleanup(verbose=False) == []
 
 

@@ -116,7 +116,8 @@ def test_resource_names(lab):
         lab.resource_name("Data_1")
     with pytest.raises(LabKitError, match="longer than"):
         lab.resource_name("x" * 70)
-    assert lab.tag_dict == {"course": "mle-on-aws", "lab": "98-unit-test"}
+    assert lab.tag_dict == {"course": "mle-on-aws", "lab": "98-unit-test", "learner": "local"}
+    assert lab.bucket_name("data") == "mlecourse-98-data"  # local names carry no token
 
 
 def test_instance_type_and_role(lab):
@@ -195,7 +196,8 @@ def test_aws_backend_prints_the_real_account_first_and_names_by_account(monkeypa
     class FakeSTS:
         def get_caller_identity(self):
             calls.append("sts:GetCallerIdentity")
-            return {"Account": "210987654321"}
+            return {"Account": "210987654321",
+                    "Arn": "arn:aws:sts::210987654321:assumed-role/Admin/ana@example.com"}
 
     class FakeSession:
         def __init__(self, **kwargs):
@@ -209,13 +211,21 @@ def test_aws_backend_prints_the_real_account_first_and_names_by_account(monkeypa
     monkeypatch.setenv("COURSE_BACKEND", "aws")
     monkeypatch.setenv("COURSE_REGION", "eu-west-1")
     monkeypatch.setattr("labkit.session.boto3.Session", FakeSession)
+    monkeypatch.delenv("COURSE_LEARNER", raising=False)
+    monkeypatch.setattr("labkit.naming.STUDIO_METADATA", tmp_path / "no-studio.json")
     lab = labkit.start_lab("98-unit-test")
     try:
         out = capsys.readouterr().out
+        token = lab.learner
+        assert len(token) == 6 and token.isalnum()
         assert "backend: aws" in out and "REAL account 210987654321" in out
+        assert f"learner {token}" in out and f"learner={token}" in out
         assert calls == ["sts:GetCallerIdentity"]
         assert not guard.installed()
-        assert lab.resource_name("data") == "mlecourse-98-data-210987654321-eu-west-1"
+        assert lab.resource_name("data") == f"mlecourse-98-data-{token}"
+        assert lab.bucket_name("data") == (
+            f"mlecourse-98-data-{token}-210987654321-eu-west-1")
+        assert lab.tag_dict["learner"] == token
         assert lab.instance_type("ml.m5.large") == "ml.m5.large"
         with pytest.raises(LabKitError, match="local' backend only"):
             lab.moto_server_url()
@@ -259,3 +269,151 @@ def test_local_mode_refusals_match_the_sdk():
         in_home_dot_folder = path.startswith(home + "/.") and not path.startswith(
             home + "/.cache")
         assert path in LOCAL_MODE_REFUSES or in_home_dot_folder, path
+
+
+# ---------------------------------------------------------------- one learner, one namespace
+from labkit import naming  # noqa: E402
+
+
+@pytest.mark.parametrize("bad", ["A", "ana_1", "x", "abcdefghi", "ana 1", "Ana1"])
+def test_a_chosen_learner_token_is_checked(bad):
+    with pytest.raises(LabKitError, match="not a learner token") as info:
+        naming.token_from_env({"COURSE_LEARNER": bad})
+    assert "2 to 8 lower-case" in str(info.value)
+
+
+def test_learner_tokens_separate_people_who_share_a_role(tmp_path):
+    none = tmp_path / "absent.json"
+    arn = "arn:aws:sts::111122223333:assumed-role/SageMakerExecution/SageMaker"
+    assert naming.learner_token(local=False, caller_arn=arn, environ={}, metadata=none) == (
+        naming.learner_token(local=False, caller_arn=arn, environ={}, metadata=none))
+    studio = []
+    for who in ("ana", "ben"):
+        meta = tmp_path / f"{who}.json"
+        meta.write_text(json.dumps({"DomainId": "d-abc", "UserProfileName": who}))
+        studio.append(naming.learner_token(local=False, caller_arn=arn, environ={},
+                                           metadata=meta))
+    assert studio[0] != studio[1]  # one shared execution role, two learners
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"DomainId": "d-abc", "SpaceName": "ana-space"}))
+    assert naming.learner_token(local=False, caller_arn=arn, environ={},
+                                metadata=space) not in studio
+    users = {naming.learner_token(local=False, caller_arn=f"arn:aws:iam::1:user/{u}",
+                                  environ={}, metadata=none) for u in ("ana", "ben")}
+    assert len(users) == 2
+    assert all(naming.TOKEN_PATTERN.match(t) for t in [*studio, *users])
+    assert naming.learner_token(local=False, caller_arn=arn, environ={
+        "COURSE_LEARNER": "ana1"}, metadata=none) == "ana1"
+    assert naming.learner_token(local=True, environ={}) == "local"
+    with pytest.raises(LabKitError, match="COURSE_LEARNER"):
+        naming.learner_token(local=False, caller_arn="", environ={}, metadata=none)
+
+
+def test_carries_token_matches_whole_pieces_only():
+    assert naming.carries_token("mlecourse-07-shop-ab12", "ab12")
+    assert naming.carries_token("endpoint/mlecourse-07-shop-ab12/variant/AllTraffic", "ab12")
+    assert not naming.carries_token("mlecourse-07-shop-ab123", "ab12")
+    assert not naming.carries_token("mlecourse-07-xab12", "ab12")
+
+
+@pytest.fixture
+def aws_lab(monkeypatch, tmp_path):
+    """A lab on the aws backend whose AWS is moto (in this process), learner 'ana1'."""
+    from moto import mock_aws
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_SESSION_TOKEN": "testing", "AWS_CONFIG_FILE": os.devnull,
+                       "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                       "COURSE_BACKEND": "aws", "COURSE_REGION": "eu-west-1",
+                       "COURSE_LEARNER": "ana1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        lab = labkit.start_lab("98-unit-test", quiet=True)
+        try:
+            yield lab
+        finally:
+            lab.cleanup(verbose=False)
+
+
+def _s3_where(region):
+    return {"CreateBucketConfiguration": {"LocationConstraint": region}}
+
+
+def test_bucket_refuses_a_bucket_it_did_not_create(aws_lab):
+    s3 = aws_lab.client("s3")
+    name = aws_lab.bucket_name("data")
+    s3.create_bucket(Bucket=name, **_s3_where(aws_lab.region))  # someone else's, untagged
+    with pytest.raises(LabKitError, match="not this lab's to use") as info:
+        aws_lab.bucket("data")
+    assert "never adopts" in str(info.value) and "COURSE_LEARNER" in str(info.value)
+    other = [*aws_lab.tags[:2], {"Key": "learner", "Value": "ben2"}]
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": other})
+    with pytest.raises(LabKitError, match="learner"):
+        aws_lab.bucket("data")
+    assert not any(c.resources == (name,) for c in aws_lab._cleanups)  # nothing registered
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": aws_lab.tags})  # a re-run's
+    assert aws_lab.bucket("data") == name
+    assert any(c.resources == (name,) for c in aws_lab._cleanups)
+
+
+def test_bucket_create_conflict_is_refused_and_unregistered(aws_lab, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    s3 = aws_lab.client("s3")
+    monkeypatch.setattr(aws_lab, "client", lambda service: s3)
+
+    def taken(**kwargs):
+        raise ClientError({"Error": {"Code": "BucketAlreadyExists", "Message": "taken"}},
+                          "CreateBucket")
+
+    monkeypatch.setattr(s3, "create_bucket", taken)
+    with pytest.raises(LabKitError, match="BucketAlreadyExists"):
+        aws_lab.bucket("data")
+    assert aws_lab._cleanups == []  # no deletion of someone else's bucket left registered
+
+
+def test_bucket_that_cannot_be_tagged_is_deleted_again(aws_lab, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    s3 = aws_lab.client("s3")
+    monkeypatch.setattr(aws_lab, "client", lambda service: s3)
+    registered_before_create = []
+    real_create = s3.create_bucket
+
+    def create(**kwargs):
+        registered_before_create.append([c.resources for c in aws_lab._cleanups])
+        return real_create(**kwargs)
+
+    def denied(**kwargs):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}},
+                          "PutBucketTagging")
+
+    monkeypatch.setattr(s3, "create_bucket", create)
+    monkeypatch.setattr(s3, "put_bucket_tagging", denied)
+    name = aws_lab.bucket_name("data")
+    with pytest.raises(LabKitError, match="s3:PutBucketTagging"):
+        aws_lab.bucket("data")
+    assert registered_before_create == [[(name,)]]
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert aws_lab._cleanups == []
+
+
+def test_aws_names_carry_the_token_and_the_sweep_sees_only_this_learner(aws_lab):
+    from labkit.sweep import find_course_resources
+
+    mine = aws_lab.bucket("data")
+    assert mine.startswith("mlecourse-98-data-ana1-")
+    sqs = aws_lab.client("sqs")
+    sqs.create_queue(QueueName=aws_lab.resource_name("q"))  # untagged: found by its name
+    s3 = aws_lab.client("s3")
+    theirs = mine.replace("-ana1-", "-ben2-")
+    s3.create_bucket(Bucket=theirs, **_s3_where(aws_lab.region))
+    s3.put_bucket_tagging(Bucket=theirs, Tagging={"TagSet": [
+        *aws_lab.tags[:2], {"Key": "learner", "Value": "ben2"}]})
+    sqs.create_queue(QueueName="mlecourse-98-q-ben2")
+    names = {r.name for r in find_course_resources(aws_lab)}
+    assert names == {mine, "mlecourse-98-q-ana1"}
+    every = {r.name for r in find_course_resources(aws_lab, every_learner=True)}
+    assert {theirs, "mlecourse-98-q-ben2"} <= every
