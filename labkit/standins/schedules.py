@@ -120,7 +120,7 @@ def _day_of_week_rule(part: str, expression: str) -> DayRule:
 
 
 def _parse_cron(expression: str) -> tuple[dict[str, set[int]], list[DayRule]]:
-    match = re.fullmatch(r"cron\((.*)\)", expression.strip(), flags=re.IGNORECASE)
+    match = re.fullmatch(r"cron\((.*)\)", expression.strip().lower())
     fields = (match.group(1) if match else expression).split()
     if len(fields) != 6:
         raise _error(expression, f"a cron expression has 6 fields, this one has {len(fields)}")
@@ -149,7 +149,7 @@ def parse_rate(expression: str) -> timedelta:
     value, unit = int(match.group(1)), match.group(2)
     if (value == 1) != (not unit.endswith("s")):
         raise _error(expression, "use rate(1 day) for one, rate(7 days) for more")
-    return timedelta(**{unit.rstrip("s") + "s": value})
+    return timedelta(**{unit if unit.endswith("s") else unit + "s": value})
 
 
 def next_firings(expression: str, after: datetime, count: int = 5, timezone: str = "UTC",
