@@ -60,13 +60,16 @@ def run_job(image: str, root: Path, data: pd.DataFrame, config: dict[str, Any],
     if model is not None:
         (root / "input" / "model").mkdir(exist_ok=True)
         (root / "input" / "model" / "model.json").write_text(json.dumps(model))
-    result = subprocess.run(
-        ["docker", "run", "--rm", "--network", "none",
-         "-v", f"{root}/input:/opt/ml/processing/input:ro",
-         "-v", f"{root}/output:/opt/ml/processing/output",
-         "-v", f"{root}/ml_output:/opt/ml/output", image],
-        capture_output=True, text=True, timeout=300,
-    )
+    for _ in range(3):  # 137: killed from outside (another session's clean-up on a shared engine)
+        result = subprocess.run(
+            ["docker", "run", "--rm", "--network", "none",
+             "-v", f"{root}/input:/opt/ml/processing/input:ro",
+             "-v", f"{root}/output:/opt/ml/processing/output",
+             "-v", f"{root}/ml_output:/opt/ml/output", image],
+            capture_output=True, text=True, timeout=300,
+        )
+        if result.returncode != 137:
+            break
     out = root / "output" / "analysis.json"
     failure = root / "ml_output" / "failure"
     return (result.returncode, json.loads(out.read_text()) if out.exists() else None,
