@@ -55,8 +55,10 @@ TARGETS: dict[str, Target] = {
     "events": Target("labkit/events.py", ("tests/unit/test_events.py",),
                      ("-k", "queue_depth or wait_for or bucket_delivers or long_poll "
                             "or probe")),
-    # Not in the default set yet: another session is changing it.
-    "session": Target("labkit/session.py", ("tests/unit/test_session.py",)),
+    "session": Target("labkit/session.py", ("tests/unit/test_session.py",
+                                            "tests/unit/test_billable.py",
+                                            "tests/unit/test_session_mutants.py"),
+                      support=("tests/unit/awsfake.py",)),
     # The fast tests only: a fake AWS typed by hand (test_sweep.py's moto round trips take
     # 18 s a run, too slow for some 900 mutants; they still run in make test).
     "sweep": Target("labkit/sweep.py", ("tests/unit/test_sweep_mutants.py",),
@@ -64,7 +66,7 @@ TARGETS: dict[str, Target] = {
     "schedules": Target("labkit/standins/schedules.py", ("tests/unit/test_schedules.py",
                                                          "tests/unit/test_schedules_mutants.py")),
 }
-DEFAULT = ("guard", "backend", "events", "sweep", "schedules")
+DEFAULT = ("guard", "backend", "events", "session", "sweep", "schedules")
 
 # Hand-written bugs (issue 20) that mutmut's operators do not produce: (old, new) text.
 PLANTED: dict[str, list[tuple[str, str, str]]] = {

@@ -1,0 +1,325 @@
+"""labkit.session: behaviour the mutation run found unchecked, written from the outside.
+
+Expectations come from AWS's documentation (the environment variables the SDKs read,
+https://docs.aws.amazon.com/sdkref/latest/guide/settings-reference.html; S3 versioned
+deletes, https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeletingObjectVersions.html;
+IAM's rule that a role's policies go before the role,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_manage_delete.html) and from the
+lab kit's promises to learners (names, tags, messages), typed out here by hand. Calls to AWS
+go to the fake in ``awsfake`` (requests validated by botocore) or to moto via ``start_lab``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import labkit
+from labkit import guard
+from labkit.backend import Backend
+from labkit.errors import LabKitError
+from labkit.session import Lab, _delete_role, _strip_empty_dicts, empty_and_delete_bucket
+
+from awsfake import AWSError, FakeAWS, fake_lab, session
+
+
+def plain_lab(tmp_path: Path, *, local: bool = True, name: str = "98-unit-test",
+              learner: str = "ana1", region: str = "eu-west-1") -> Lab:
+    return Lab(name=name, backend=Backend.LOCAL if local else Backend.AWS, region=region,
+               boto_session=session(), account_id="210987654321", workdir=tmp_path,
+               learner=learner)
+
+
+# ---------------------------------------------------------------- names and tags
+def test_names_on_local_and_on_aws(tmp_path):
+    local = plain_lab(tmp_path, name="16a-serving-patterns")
+    assert local.resource_name("data") == "mlecourse-16a-data"
+    aws = plain_lab(tmp_path, local=False, name="07-shop")
+    assert aws.resource_name("model") == "mlecourse-07-model-ana1"
+    assert aws.bucket_name("data") == "mlecourse-07-data-ana1-210987654321-eu-west-1"
+    assert local.bucket_name("data") == "mlecourse-16a-data"
+    assert aws.instance_type() == "ml.m5.large"
+    assert aws.instance_type("ml.g5.xlarge") == "ml.g5.xlarge"
+    assert local.instance_type("ml.g5.xlarge") == "local_cpu"
+    assert local.is_local and not aws.is_local
+
+
+def test_tags_name_the_course_the_lab_and_the_learner(tmp_path):
+    lab = plain_lab(tmp_path, name="02-s3-events")
+    assert lab.tags == [{"Key": "course", "Value": "mle-on-aws"},
+                        {"Key": "lab", "Value": "02-s3-events"},
+                        {"Key": "learner", "Value": "ana1"}]
+    assert lab.tag_dict == {"course": "mle-on-aws", "lab": "02-s3-events", "learner": "ana1"}
+
+
+@pytest.mark.parametrize("purpose", ["a", "data", "data-2", "x-", "9"])
+def test_purposes_allowed(tmp_path, purpose):
+    assert plain_lab(tmp_path).resource_name(purpose) == f"mlecourse-98-{purpose}"
+
+
+@pytest.mark.parametrize("purpose", ["", "-data", "Data", "da_ta", "data!", "data\n"])
+def test_purposes_refused_with_advice(tmp_path, purpose):
+    with pytest.raises(LabKitError) as info:
+        plain_lab(tmp_path).resource_name(purpose)
+    assert info.value.problem == (f"resource_name({purpose!r}): a purpose must be lower-case "
+                                  "letters, digits and hyphens.")
+    assert info.value.fix == "pass a short word such as 'data', 'model' or 'events'."
+
+
+def test_the_63_character_limit_is_inclusive(tmp_path):
+    lab = plain_lab(tmp_path)
+    fits = "p" * (63 - len("mlecourse-98-"))
+    assert len(lab.resource_name(fits)) == 63
+    with pytest.raises(LabKitError) as info:
+        lab.resource_name(fits + "p")
+    assert info.value.problem == f"The name 'mlecourse-98-{fits}p' is longer than 63 characters."
+    assert info.value.fix == "use a shorter purpose word."
+    assert lab.resource_name("data", max_length=17) == "mlecourse-98-data"
+    with pytest.raises(LabKitError, match="longer than 16 characters"):
+        lab.resource_name("data", max_length=16)
+    aws = plain_lab(tmp_path, local=False)  # 13 + 4 + 5 + 13 + 10 = 45 characters
+    assert len(aws.bucket_name("data")) == 45
+    with pytest.raises(LabKitError, match="longer than 63"):
+        aws.bucket_name("p" * 23)
+
+
+# ---------------------------------------------------------------- cleanup
+def test_cleanup_runs_last_registered_first_reports_and_prints(tmp_path, capsys):
+    lab = fake_lab(tmp_path)
+    ran = []
+    lab.on_cleanup("first", lambda: ran.append("first"))
+    lab.on_cleanup("broken", lambda: 1 / 0)
+    lab.on_cleanup("last", lambda: ran.append("last"))
+    assert lab.cleanup() == ["broken: division by zero"]
+    assert ran == ["last", "first"]
+    captured = capsys.readouterr()
+    assert captured.out == "cleaned: last\ncleaned: first\n"
+    assert captured.err == "cleanup problem: broken: division by zero\n"
+    assert lab.closed
+    assert lab.cleanup() == []  # twice is harmless
+    with pytest.raises(LabKitError) as info:
+        lab.client("s3")
+    assert info.value.problem == "The lab '98-unit-test' has been cleaned up."
+    assert info.value.fix == ("run the notebook from the top (labkit.start_lab starts a fresh "
+                              "lab).")
+
+
+def test_quiet_cleanup_prints_nothing(tmp_path, capsys):
+    lab = fake_lab(tmp_path)
+    lab.on_cleanup("x", lambda: None)
+    assert lab.cleanup(verbose=False) == []
+    assert capsys.readouterr().out == ""
+
+
+# ---------------------------------------------------------------- deleting
+def test_empty_and_delete_bucket_deletes_every_version_page_by_page(tmp_path):
+    pages = [
+        {"Versions": [{"Key": "a", "VersionId": "1"}, {"Key": "a", "VersionId": "2"}],
+         "DeleteMarkers": [{"Key": "b", "VersionId": "3"}],
+         "IsTruncated": True, "NextKeyMarker": "b", "NextVersionIdMarker": "3"},
+        {"IsTruncated": True, "NextKeyMarker": "c", "NextVersionIdMarker": "4"},
+        {"DeleteMarkers": [{"Key": "c", "VersionId": "5"}], "IsTruncated": False}]
+    aws = FakeAWS({
+        ("s3", "ListObjectVersions"): lambda p: pages[{None: 0, "b": 1, "c": 2}[
+            p.get("KeyMarker")]],
+        ("s3", "DeleteObjects"): {}, ("s3", "DeleteBucket"): {}}).install()
+    lab = fake_lab(tmp_path)
+    empty_and_delete_bucket(lab.client("s3"), "mlecourse-98-data")
+    assert [(op, {k: v for k, v in p.items() if k != "EncodingType"}) for _, op, p in
+            aws.calls] == [
+        ("ListObjectVersions", {"Bucket": "mlecourse-98-data"}),
+        ("DeleteObjects", {"Bucket": "mlecourse-98-data", "Delete": {"Objects": [
+            {"Key": "a", "VersionId": "1"}, {"Key": "a", "VersionId": "2"},
+            {"Key": "b", "VersionId": "3"}]}}),
+        ("ListObjectVersions", {"Bucket": "mlecourse-98-data", "KeyMarker": "b",
+                                "VersionIdMarker": "3"}),
+        ("ListObjectVersions", {"Bucket": "mlecourse-98-data", "KeyMarker": "c",
+                                "VersionIdMarker": "4"}),
+        ("DeleteObjects", {"Bucket": "mlecourse-98-data", "Delete": {"Objects": [
+            {"Key": "c", "VersionId": "5"}]}}),
+        ("DeleteBucket", {"Bucket": "mlecourse-98-data"})]
+
+
+def test_delete_role_removes_its_policies_first_and_ignores_a_missing_role(tmp_path):
+    aws = FakeAWS({
+        ("iam", "GetRole"): {"Role": {"RoleName": "r", "Path": "/", "RoleId": "AROA1234567890",
+                                      "Arn": "arn:aws:iam::1:role/r", "CreateDate": 0}},
+        ("iam", "ListAttachedRolePolicies"): {"AttachedPolicies": [
+            {"PolicyName": "a", "PolicyArn": "arn:aws:iam::aws:policy/A"},
+            {"PolicyName": "b", "PolicyArn": "arn:aws:iam::aws:policy/B"}]},
+        ("iam", "ListRolePolicies"): {"PolicyNames": ["inline1", "inline2"]},
+        ("iam", "DetachRolePolicy"): {}, ("iam", "DeleteRolePolicy"): {},
+        ("iam", "DeleteRole"): {}}).install()
+    iam = fake_lab(tmp_path).client("iam")
+    _delete_role(iam, "r")
+    assert [(op, p) for _, op, p in aws.calls] == [
+        ("GetRole", {"RoleName": "r"}),
+        ("ListAttachedRolePolicies", {"RoleName": "r"}),
+        ("DetachRolePolicy", {"RoleName": "r", "PolicyArn": "arn:aws:iam::aws:policy/A"}),
+        ("DetachRolePolicy", {"RoleName": "r", "PolicyArn": "arn:aws:iam::aws:policy/B"}),
+        ("ListRolePolicies", {"RoleName": "r"}),
+        ("DeleteRolePolicy", {"RoleName": "r", "PolicyName": "inline1"}),
+        ("DeleteRolePolicy", {"RoleName": "r", "PolicyName": "inline2"}),
+        ("DeleteRole", {"RoleName": "r"})]
+    aws.calls.clear()
+    aws.answers[("iam", "GetRole")] = AWSError("NoSuchEntity", "The role cannot be found.",
+                                               404)
+    _delete_role(iam, "r")
+    assert aws.ops() == ["GetRole"]
+
+
+def test_strip_empty_dicts_at_every_depth():
+    parsed = {"A": {}, "ResponseMetadata": {}, "B": [{"C": {}, "D": [{"E": {}}, 1]}],
+              "F": {"G": {}, "ResponseMetadata": {}}, "H": {"I": 0}}
+    _strip_empty_dicts(parsed)
+    assert parsed == {"ResponseMetadata": {}, "B": [{"D": [{}, 1]}],
+                      "F": {"ResponseMetadata": {}}, "H": {"I": 0}}
+
+
+# ---------------------------------------------------------------- start_lab
+@pytest.mark.parametrize("good", ["01-iam-cross-account", "16a-serving-patterns", "99-sweep",
+                                  "00-getting-started", "25b-data-parallel-training"])
+def test_lab_names_accepted(monkeypatch, tmp_path, good):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    lab = labkit.start_lab(good, quiet=True)
+    try:
+        assert lab.name == good and lab.workdir == tmp_path / good
+    finally:
+        lab.cleanup(verbose=False)
+
+
+@pytest.mark.parametrize("bad", ["1-x", "001-x", "01ab-x", "01-", "01--x", "01-x-",
+                                 "01-x_y", "01-X", "x01-y"])
+def test_lab_names_refused_with_advice(bad):
+    with pytest.raises(LabKitError) as info:
+        labkit.start_lab(bad)
+    assert info.value.problem == (f"start_lab({bad!r}): a lab name is its two-digit number "
+                                  "and a slug.")
+    assert info.value.fix == ("use the notebook's file name without .ipynb, e.g. "
+                              "'01-iam-cross-account'.")
+
+
+LOCAL_UNSET = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL",
+               "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+               "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"]
+
+
+def test_local_lab_hides_every_way_to_a_real_account_and_restores_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_REGION", "eu-west-1")
+    for name in LOCAL_UNSET:
+        monkeypatch.setenv(name, f"real-{name}")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_EC2_METADATA_DISABLED", raising=False)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-secret")
+    lab = labkit.start_lab("98-unit-test", quiet=True)
+    try:
+        assert [n for n in LOCAL_UNSET if n in os.environ] == []
+        # moto's mock then puts its own fake keys in (FOOBARKEY): never a real one
+        assert os.environ["AWS_SECRET_ACCESS_KEY"] in ("testing", "FOOBARSECRET")
+        assert {n: os.environ[n] for n in (
+            "AWS_SESSION_TOKEN",
+            "AWS_EC2_METADATA_DISABLED", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+            "SAGEMAKER_VALIDATE_ROLE", "AWS_DEFAULT_REGION", "AWS_REGION")} == {
+            "AWS_SESSION_TOKEN": "testing", "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "SAGEMAKER_VALIDATE_ROLE": "false", "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_REGION": "eu-west-1"}
+        assert lab.region == "eu-west-1" and lab.account_id == "123456789012"
+        assert lab.backend is Backend.LOCAL and guard.installed()
+        assert labkit.active_lab() is lab
+        assert (lab.workdir / ".labkit-scratch").is_file()
+    finally:
+        lab.cleanup(verbose=False)
+    for name in LOCAL_UNSET:
+        assert os.environ[name] == f"real-{name}"
+    assert os.environ["AWS_DEFAULT_REGION"] == "ap-south-1"
+    assert os.environ["AWS_SECRET_ACCESS_KEY"] == "real-secret"
+    assert "AWS_REGION" not in os.environ and "AWS_EC2_METADATA_DISABLED" not in os.environ
+    assert labkit.active_lab() is None and not guard.installed()
+
+
+def test_start_lab_prints_the_banner_unless_quiet(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    lab = labkit.start_lab("98-unit-test")
+    lab.cleanup(verbose=False)
+    out = capsys.readouterr().out
+    assert "98-unit-test" in out and "local" in out
+    labkit.start_lab("98-unit-test", quiet=True).cleanup(verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_folder_without_the_mark_is_refused_an_empty_one_is_used(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_WORKDIR", f"  {tmp_path}  ")  # spaces are trimmed
+    (tmp_path / "98-unit-test").mkdir()
+    lab = labkit.start_lab("98-unit-test", quiet=True)  # empty, unmarked: fine
+    (lab.workdir / "left.csv").write_text("x")
+    lab.cleanup(verbose=False)
+    (tmp_path / "98-unit-test" / ".labkit-scratch").unlink()
+    with pytest.raises(LabKitError) as info:
+        labkit.start_lab("98-unit-test", quiet=True)
+    assert info.value.problem == (f"The lab's scratch folder {tmp_path / '98-unit-test'} "
+                                  "holds files labkit did not put there.")
+    assert (tmp_path / "98-unit-test" / "left.csv").read_text() == "x"
+
+
+def test_the_default_work_folder_is_the_cache_unless_local_mode_refuses_it(monkeypatch,
+                                                                          tmp_path):
+    from labkit.session import _workdir_root
+
+    monkeypatch.delenv("COURSE_WORKDIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert _workdir_root() == tmp_path / "home" / ".cache" / "mle-course"
+    monkeypatch.setenv("COURSE_WORKDIR", "   ")
+    assert _workdir_root() == tmp_path / "home" / ".cache" / "mle-course"
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    for home in ("/root", "/etc/x", "/var/lib/y", "/opt/ml/metadata/z"):
+        monkeypatch.setenv("HOME", home)
+        assert _workdir_root() == tmp_path / "tmp" / "mle-course", home
+
+
+def test_lab_context_cleans_up_even_when_the_body_fails(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    with pytest.raises(ZeroDivisionError):
+        with labkit.lab_context("98-unit-test") as lab:
+            1 / 0
+    assert lab.closed and labkit.active_lab() is None
+
+
+def test_moto_lacks_model_package_deletes_the_lab_adds_them(monkeypatch, tmp_path):
+    """DeleteModelPackage and DeleteModelPackageGroup (moto 5.2.5 has neither): a group
+    that still holds versions is refused as AWS refuses it (ConflictException)."""
+    from botocore.exceptions import ClientError
+
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_REGION", "eu-west-1")
+    with labkit.lab_context("98-unit-test") as lab:
+        sm = lab.client("sagemaker")
+        for group in ("g1", "g2"):
+            sm.create_model_package_group(ModelPackageGroupName=group)
+        spec = {"Containers": [{"Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"]}
+        arns = [sm.create_model_package(ModelPackageGroupName=g, InferenceSpecification=spec)[
+            "ModelPackageArn"] for g in ("g1", "g1", "g2")]
+        with pytest.raises(ClientError) as info:
+            sm.delete_model_package_group(ModelPackageGroupName="g1")
+        assert info.value.response["Error"] == {
+            "Code": "ConflictException", "Message": "Model package group g1 is not empty."}
+        sm.delete_model_package(ModelPackageName=arns[0])
+        sm.delete_model_package(ModelPackageName=arns[1])
+        left = [p["ModelPackageArn"] for g in ("g1", "g2") for p in sm.list_model_packages(
+            ModelPackageGroupName=g)["ModelPackageSummaryList"]]
+        assert left == [arns[2]]
+        assert sm.delete_model_package_group(ModelPackageGroupName="g1")[
+            "ResponseMetadata"]["HTTPStatusCode"] == 200
+        groups = [g["ModelPackageGroupName"] for g in sm.list_model_package_groups()[
+            "ModelPackageGroupSummaryList"]]
+        assert groups == ["g2"]
+        sm.delete_model_package(ModelPackageName=arns[2])
+        sm.delete_model_package_group(ModelPackageGroupName="g2")
