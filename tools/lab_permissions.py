@@ -110,6 +110,23 @@ def _client_service(node: ast.AST) -> str | None:
     return None
 
 
+def _generated_clients(node: ast.AST) -> list[str | None]:
+    """The services of ``(lab.client(s) for s in ("s3", "kinesis"))``, in order (found by
+    the rehearsal: lab 20's Kinesis and Firehose clients were made so, and missed)."""
+    if not (isinstance(node, ast.GeneratorExp) and len(node.generators) == 1):
+        return []
+    loop = node.generators[0]
+    call = node.elt
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "client" and call.args
+            and isinstance(call.args[0], ast.Name) and isinstance(loop.target, ast.Name)
+            and call.args[0].id == loop.target.id
+            and isinstance(loop.iter, (ast.Tuple, ast.List))):
+        return []
+    return [e.value if isinstance(e, ast.Constant) and isinstance(e.value, str) else None
+            for e in loop.iter.elts]
+
+
 def _is_local_test(test: ast.AST) -> bool | None:
     """True for ``<x>.is_local``, False for ``not <x>.is_local``, None otherwise."""
     if isinstance(test, ast.Attribute) and test.attr == "is_local":
@@ -190,6 +207,11 @@ def scan_source(source: str, bound: dict[str, str] | None = None) -> set[str]:
                     service = _client_service(value)
                     if service and isinstance(target, ast.Name):
                         names[target.id] = service
+            else:  # a, b = (lab.client(s) for s in ("kinesis", "firehose"))
+                for target, service in zip(getattr(node.targets[0], "elts", []),
+                                           _generated_clients(node.value), strict=False):
+                    if service and isinstance(target, ast.Name):
+                        names[target.id] = service
     for node in reachable:
         # a call ``client.op(...)`` or a method handed on (``retry(client.op, ...)``)
         if not isinstance(node, ast.Attribute):
@@ -230,7 +252,10 @@ def scan_source(source: str, bound: dict[str, str] | None = None) -> set[str]:
 SDK_ACTIONS = {
     "ModelTrainer(": ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob",
                       "sagemaker:StopTrainingJob", "sagemaker:AddTags", "iam:PassRole",
-                      "logs:DescribeLogStreams", "logs:GetLogEvents"],
+                      "logs:DescribeLogStreams", "logs:GetLogEvents",
+                      # the SDK checks the role's access to its staging bucket
+                      # (ModelTrainer._resolve_staging_bucket) and validates the role
+                      "iam:SimulatePrincipalPolicy"],
     "HyperparameterTuner(": ["sagemaker:CreateHyperParameterTuningJob",
                              "sagemaker:DescribeHyperParameterTuningJob",
                              "sagemaker:StopHyperParameterTuningJob",

@@ -78,6 +78,17 @@ def test_a_version_id_needs_the_version_action():
     assert allowed("s3:DeleteObjectVersion")
 
 
+def test_clients_made_in_a_generator_are_seen():
+    # found by the rehearsal: lab 20's kinesis:CreateStream was missing from the policy
+    source = ('s3, kinesis, firehose = (lab.client(s) for s in ("s3", "kinesis", '
+              '"firehose"))\n'
+              "kinesis.create_stream(StreamName=n, ShardCount=2)\n"
+              "firehose.create_delivery_stream(DeliveryStreamName=d)\n")
+    assert lab_permissions.scan_source(source, {}) == {
+        "kinesis:CreateStream", "firehose:CreateDeliveryStream"}
+    assert allowed("kinesis:CreateStream") and allowed("firehose:CreateDeliveryStream")
+
+
 def test_local_only_code_is_left_out():
     source = (
         'iam = lab.client("iam")\n'
