@@ -147,7 +147,8 @@ def planted(name: str, work: Path, env: dict[str, str]) -> list[str]:
     return missed
 
 
-def run(name: str, keep: bool) -> tuple[int, int, list[tuple[str, str]], list[str], float]:
+def run(name: str, keep: bool, children: int = 1
+        ) -> tuple[int, int, list[tuple[str, str]], list[str], float]:
     """Mutate one module; return (killed, total, survivors, planted missed, seconds)."""
     target = TARGETS[name]
     work = Path(tempfile.mkdtemp(prefix=f"mle-mutation-{name}-"))
@@ -159,7 +160,8 @@ def run(name: str, keep: bool) -> tuple[int, int, list[tuple[str, str]], list[st
             raise SystemExit(f"{name}: the tests fail before any mutation")
         missed = planted(name, work, env)
         mutmut = str(Path(sys.executable).parent / "mutmut")
-        done = subprocess.run([mutmut, "run", "--max-children", "1"], cwd=work, env=env,
+        done = subprocess.run([mutmut, "run", "--max-children", str(children)], cwd=work,
+                              env=env,
                               capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(f"{name}: mutmut failed:\n{done.stdout[-3000:]}"
@@ -195,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", type=float, default=90.0, help="percent to reach")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
+    parser.add_argument("--children", type=int, default=1,
+                        help="mutants tested at once (default 1: the machine is shared)")
     args = parser.parse_args(argv)
     if args.list:
         for name, t in TARGETS.items():
@@ -206,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown module(s): {', '.join(unknown)}")
     ok, rows = True, []
     for name in args.modules:
-        killed, total, survivors, missed, seconds = run(name, args.keep)
+        killed, total, survivors, missed, seconds = run(name, args.keep, args.children)
         score = 100.0 * killed / total if total else 100.0
         ok = ok and score >= args.target and not missed
         rows.append(f"{name:10} {killed:4d} / {total:<4d} killed  {score:5.1f} %  "

@@ -116,7 +116,9 @@ class FakeLab(Lab):
 
 
 def fake_lab(tmp: Path, *, local: bool = True, region: str = "us-east-1",
-             account: str = "123456789012", name: str = "98-unit-test") -> Lab:
+             account: str = "123456789012", name: str = "98-unit-test",
+             learner: str = "local") -> Lab:
     """A Lab object on the shared fake session (no moto, no guard, nothing started)."""
     return FakeLab(name=name, backend=Backend.LOCAL if local else Backend.AWS, region=region,
-               boto_session=session(), account_id=account, workdir=tmp)
+               boto_session=session(), account_id=account, workdir=tmp,
+                   learner=learner)

@@ -862,7 +862,7 @@ def test_failures_are_reported_gone_ones_are_not_failures(sweep, tmp_path):
     gone = {
         ("sqs", "DeleteQueue"): AWSError("AWS.SimpleQueueService.NonExistentQueue",
                                          "The specified queue does not exist."),
-        ("sns", "DeleteTopic"): AWSError("NotFound", "Topic does not exist"),
+        ("sns", "DeleteTopic"): AWSError("NotFound", "Topic gone"),
         ("iam", "ListAccessKeys"): AWSError("NoSuchEntity", "The user cannot be found.", 404),
         ("ecr", "DeleteRepository"): AWSError("RepositoryNotFoundException", "nope"),
         ("sagemaker", "DeleteModel"): AWSError("ValidationException",
@@ -1074,3 +1074,63 @@ def test_tags_in_every_shape_aws_uses(sweep):
     assert sweep._tags_to_dict({"a": "1"}) == {"a": "1"}
     assert sweep._tags_to_dict([{"Key": "a", "Value": "1"}]) == {"a": "1"}
     assert sweep._tags_to_dict([{"key": "a", "value": "1"}]) == {"a": "1"}  # Step Functions
+
+
+def test_kinds_narrows_the_search_to_those_kinds(sweep, tmp_path):
+    aws = world().install()
+    found, problems = sweep.find_everything(fake_lab(tmp_path), kinds=["sqs:queue"])
+    assert [r.name for r in found] == ["mlecourse-98-queue", "queue-of-02"]
+    assert problems == []
+    assert aws.ops() == ["ListQueues", "GetResources", "GetResources", "ListQueueTags",
+                         "ListQueueTags"]
+
+
+def test_a_missing_list_key_is_an_empty_list(sweep, tmp_path):
+    aws = world()
+    aws.answers[("ec2", "DescribeAddresses")] = {}  # not paginated
+    aws.answers[("sagemaker", "ListModels")] = {}  # paginated
+    aws.install()
+    found, problems = sweep.find_everything(fake_lab(tmp_path))
+    assert problems == []
+    assert not [r for r in found if r.kind in ("ec2:elastic-ip", "sagemaker:model")]
+
+
+def learner_world() -> FakeAWS:
+    """One account, two learners (ana1 and bob2), as on the aws backend."""
+    def tags(who):
+        return [{"Key": "course", "Value": "mle-on-aws"}, {"Key": "lab", "Value": "07-shop"},
+                {"Key": "learner", "Value": who}]
+    return FakeAWS({
+        ("resourcegroupstaggingapi", "GetResources"): {"ResourceTagMappingList": [
+            {"ResourceARN": f"arn:aws:s3:::{n}", "Tags": tags(w)} for n, w in (
+                ("mlecourse-07-data-ana1-1-eu", "ana1"), ("mlecourse-07-data-bob2-1-eu",
+                                                          "bob2"))]},
+        ("s3", "ListBuckets"): {"Buckets": [{"Name": n} for n in (
+            "mlecourse-07-data-ana1-1-eu", "mlecourse-07-data-bob2-1-eu",
+            "mlecourse-07-old-ana1", "mlecourse-07-old-bob2", "mlecourse-07-ana10")]},
+        ("scheduler", "ListSchedules"): {"Schedules": [
+            {"Name": "weekly", "GroupName": "mlecourse-07-group-ana1",
+             "Arn": f"arn:aws:scheduler:{R}:{A}:schedule/mlecourse-07-group-ana1/weekly"},
+            {"Name": "weekly", "GroupName": "mlecourse-07-group-bob2",
+             "Arn": f"arn:aws:scheduler:{R}:{A}:schedule/mlecourse-07-group-bob2/weekly"}]},
+    })
+
+
+KINDS_SEEN = ["s3:bucket", "scheduler:schedule"]
+
+
+def test_on_aws_the_sweep_touches_only_the_learners_own(sweep, tmp_path):
+    learner_world().install()
+    lab = fake_lab(tmp_path, local=False, learner="ana1")
+    found, problems = sweep.find_everything(lab, kinds=KINDS_SEEN)
+    assert problems == []
+    # by the learner tag; untagged ones by the token as one piece of the name or ARN (not
+    # "ana10"); a schedule by its group's name
+    assert sorted(r.name for r in found) == [
+        "mlecourse-07-data-ana1-1-eu", "mlecourse-07-old-ana1", "weekly"]
+    assert [r.extra["group"] for r in found if r.name == "weekly"] == [
+        "mlecourse-07-group-ana1"]
+    everyone, _ = sweep.find_everything(lab, kinds=KINDS_SEEN, every_learner=True)
+    assert len(everyone) == 7
+    local = fake_lab(tmp_path, learner="ana1")  # on moto everything is the learner's
+    assert len(sweep.find_everything(local, kinds=KINDS_SEEN)[0]) == 7
