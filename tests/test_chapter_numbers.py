@@ -150,8 +150,6 @@ TEMPORARY: dict[str, set[str]] = {
         {"1.0"},
     "chapters/02-sagemaker/13-processing-jobs.md":
         {"2"},
-    "chapters/02-sagemaker/15-tensorboard-debugging.md":
-        {"0.64", "0.69", "0.70", "0.98"},
 }
 
 
