@@ -146,10 +146,6 @@ TEMPORARY: dict[str, set[str]] = {
     "chapters/02-sagemaker/12-model-monitor.md": {"*"},
     "chapters/03-responsible-and-generative-ai/16-clarify.md": {"*"},
     "chapters/04-data-and-operations/25-training-at-scale.md": {"*"},
-    "chapters/02-sagemaker/09-automatic-model-tuning.md":
-        {"1.0"},
-    "chapters/02-sagemaker/13-processing-jobs.md":
-        {"2"},
 }
 
 
