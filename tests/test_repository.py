@@ -73,6 +73,38 @@ def test_lab_has_the_header_start_and_cleanup(notebook):
     assert any(re.search(r"^## Clean up", source(c), re.M) for c in all_cells if c["cell_type"] == "markdown")
 
 
+class StubLab:
+    """Plays ``lab`` for a lab's clean-up cell: ``cleanup()`` reports ``problems``."""
+
+    def __init__(self, problems: list[str]):
+        self.problems, self.calls = problems, 0
+
+    def cleanup(self) -> list[str]:
+        self.calls += 1
+        return self.problems
+
+
+def cleanup_head(notebook: Path) -> str:
+    """The last code cell up to its clean-up assert (what follows needs Docker)."""
+    code = [source(c) for c in cells(notebook) if c["cell_type"] == "code"][-1]
+    end = code.find("assert not problems, problems")
+    assert end >= 0, f"{notebook.name}: the last code cell asserts no clean-up problems"
+    return code[: end + len("assert not problems, problems")]
+
+
+@pytest.mark.parametrize("notebook", LAB_NOTEBOOKS, ids=lambda p: p.stem)
+def test_lab_fails_when_its_cleanup_reports_a_problem(notebook):
+    """The clean-up assert is checked by running it, not by reading it: with a lab whose
+    clean-up reports something left behind the cell must fail, and with none it must pass."""
+    head = compile(cleanup_head(notebook), f"{notebook.name}: last cell", "exec")
+    left = StubLab(["s3 bucket mlecourse-x still exists"])
+    with pytest.raises(AssertionError, match="mlecourse-x"):
+        exec(head, {"lab": left})
+    clean = StubLab([])
+    exec(head, {"lab": clean})
+    assert (left.calls, clean.calls) == (1, 1), "the cell calls lab.cleanup() once"
+
+
 @pytest.mark.parametrize("chapter", TOPIC_CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_has_decision_lab_questions_and_aws_links(chapter):
     text = chapter.read_text(encoding="utf-8")
