@@ -110,6 +110,15 @@ def _client_service(node: ast.AST) -> str | None:
     return None
 
 
+# The sweep's helpers that name a service's operations by string (labkit/sweep.py), with
+# the service (None: their first argument) and the positions of the operation arguments;
+# a ``creates`` tuple is never read as a permission the sweep needs.
+OPERATION_HELPERS: dict[str, tuple[str | None, tuple[int, ...]]] = {
+    "_call": (None, (1,)), "_sm": ("sagemaker", (1, 5)), "_ec2": ("ec2", (1,)),
+    "_job": ("sagemaker", (2,)),
+}
+
+
 def _generated_clients(node: ast.AST) -> list[str | None]:
     """The services of ``(lab.client(s) for s in ("s3", "kinesis"))``, in order (found by
     the rehearsal: lab 20's Kinesis and Firehose clients were made so, and missed)."""
@@ -233,6 +242,24 @@ def scan_source(source: str, bound: dict[str, str] | None = None) -> set[str]:
             versioned = VERSIONED.get(node.func.attr)
             if service == "s3" and versioned:
                 found.add(versioned)
+    for node in reachable:  # the sweep's operations, named by strings (labkit/sweep.py)
+        if not isinstance(node, ast.Call):
+            continue
+        helper = node.func.id if isinstance(node.func, ast.Name) else ""
+        service, positions = None, ()
+        if helper in OPERATION_HELPERS:
+            service, positions = OPERATION_HELPERS[helper]
+            if service is None and node.args and isinstance(node.args[0], ast.Constant):
+                service = str(node.args[0].value)
+        elif node.args:  # _pages(client, "list_topics", ...): a client, then its operation
+            owner = node.args[0]
+            service = _client_service(owner) or (
+                names.get(owner.id) if isinstance(owner, ast.Name) else None)
+            positions = (1,)
+        for position in positions if service else ():
+            if position < len(node.args) and isinstance(node.args[position], ast.Constant):
+                with contextlib.suppress(Exception):
+                    found.update(actions_for(str(service), str(node.args[position].value)))
     for node in reachable:  # the paginator's operation is its first argument
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr == "get_paginator" and node.args

@@ -89,6 +89,18 @@ def test_clients_made_in_a_generator_are_seen():
     assert allowed("kinesis:CreateStream") and allowed("firehose:CreateDeliveryStream")
 
 
+def test_the_sweeps_string_named_operations_are_seen():
+    # found by the rehearsal: lab 99's sweep lists SNS topics, the policy had no sns:List*
+    source = ('_pages(f.client("sns"), "list_topics", "Topics")\n'
+              '_call("sagemaker", "delete_model", ModelName=_name)\n'
+              '_sm("k", "list_endpoints", "E", "N", "A", "delete_endpoint", "EndpointName",'
+              ' ("create_endpoint",))\n')
+    assert lab_permissions.scan_source(source, {}) == {
+        "sns:ListTopics", "sagemaker:DeleteModel", "sagemaker:ListEndpoints",
+        "sagemaker:DeleteEndpoint"}  # and not the CreateEndpoint of its creates tuple
+    assert allowed("sns:ListTopics") and allowed("sns:ListSubscriptions")
+
+
 def test_local_only_code_is_left_out():
     source = (
         'iam = lab.client("iam")\n'
