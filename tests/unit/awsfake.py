@@ -1,14 +1,15 @@
 """A fake AWS for fast unit tests: real boto3 clients, answers typed by hand.
 
-Every call goes through botocore as usual (so the request is validated against the
-service's model: a misspelt parameter or a missing required one fails here as it would on
-AWS), and a ``before-call`` handler answers it from :attr:`FakeAWS.answers` instead of the
-network. Answers are written by hand in the shapes of the AWS API references; an operation
-with no answer fails with the error code ``NotFaked`` (so a test notices an unexpected call).
-Every call is recorded in order as ``(service, Operation, params)``.
+Every call made through a :class:`FakeLab`'s clients is validated against the service's
+model by botocore's own validator (a misspelt parameter or a missing required one fails
+here as it would on AWS) and answered from :attr:`FakeAWS.answers` instead of the network;
+the request is never serialised or sent. Answers are written by hand in the shapes of the
+AWS API references; an operation with no answer fails with the error code ``NotFaked`` (so
+a test notices an unexpected call). Every call is recorded in order as
+``(service, Operation, params)``. Paginators and waiters work on top, as on real clients.
 
-One botocore session is shared by all tests (loading the service models once); each test
-installs its own :class:`FakeAWS` as the current one.
+One boto3 session is shared by all tests (loading the service models once), with one client
+per service and region; each test installs its own :class:`FakeAWS` as the current one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.awsrequest import AWSResponse
+from botocore.validate import validate_parameters
 
 from labkit.backend import Backend
 from labkit.session import Lab
@@ -31,25 +32,11 @@ _current: FakeAWS | None = None
 
 
 class AWSError(Exception):
-    """An answer that makes botocore raise ClientError with this code and message."""
+    """An answer that makes the client raise ClientError with this code and message."""
 
     def __init__(self, code: str, message: str = "", status: int = 400) -> None:
         super().__init__(f"{code}: {message}")
         self.code, self.message, self.status = code, message, status
-
-
-def _remember(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-    members = model.input_shape.members if model.input_shape is not None else {}
-    context["fake_params"] = {  # without the idempotency tokens botocore makes up
-        k: copy.deepcopy(v) for k, v in params.items()
-        if not (k in members and members[k].metadata.get("idempotencyToken"))
-        and not (k == "EncodingType" and model.service_model.service_name == "s3")}
-
-
-def _answer(model: Any, context: dict[str, Any], **_: Any) -> Any:
-    assert _current is not None, "no FakeAWS installed"
-    return _current.respond(model.service_model.service_name, model.name,
-                            context.get("fake_params", {}))
 
 
 def session() -> boto3.Session:
@@ -58,9 +45,23 @@ def session() -> boto3.Session:
         _SESSION = boto3.Session(aws_access_key_id="testing",
                                  aws_secret_access_key="testing",  # noqa: S106
                                  aws_session_token="testing", region_name="us-east-1")
-        _SESSION._session.register("before-parameter-build", _remember)
-        _SESSION._session.register("before-call", _answer)
     return _SESSION
+
+
+def _fake_call(client: Any) -> Callable[[str, dict[str, Any]], Any]:
+    service = client.meta.service_model.service_name
+
+    def make_api_call(operation: str, params: dict[str, Any]) -> Any:
+        model = client.meta.service_model.operation_model(operation)
+        if model.input_shape is not None:
+            # botocore fills idempotency tokens (ClientToken…) itself; so does the fake
+            tokens = {name: "00000000-0000-4000-8000-000000000000" for name, shape in
+                      model.input_shape.members.items()
+                      if shape.metadata.get("idempotencyToken") and name not in params}
+            validate_parameters({**params, **tokens}, model.input_shape)
+        assert _current is not None, "no FakeAWS installed"
+        return _current.respond(client, service, operation, copy.deepcopy(params))
+    return make_api_call
 
 
 class FakeAWS:
@@ -73,7 +74,8 @@ class FakeAWS:
         _current = self
         return self
 
-    def respond(self, service: str, operation: str, params: dict[str, Any]) -> Any:
+    def respond(self, client: Any, service: str, operation: str,
+                params: dict[str, Any]) -> Any:
         self.calls.append((service, operation, params))
         answer = self.answers.get((service, operation))
         if answer is None:
@@ -86,10 +88,10 @@ class FakeAWS:
         if isinstance(answer, AWSError):
             parsed = {"Error": {"Code": answer.code, "Message": answer.message},
                       "ResponseMetadata": {"HTTPStatusCode": answer.status}}
-            return AWSResponse("https://fake.invalid", answer.status, {}, None), parsed
+            raise client.exceptions.from_code(answer.code)(parsed, operation)
         parsed = copy.deepcopy(answer)
         parsed.setdefault("ResponseMetadata", {"HTTPStatusCode": 200})
-        return AWSResponse("https://fake.invalid", 200, {}, None), parsed
+        return parsed
 
     def ops(self, *, service: str | None = None, prefix: str = "") -> list[str]:
         """The operations called, in order (optionally one service's, or a name prefix)."""
@@ -104,14 +106,16 @@ _CLIENTS: dict[tuple[str, str], Any] = {}
 
 
 class FakeLab(Lab):
-    """A Lab whose clients are made once per service and region (making one takes ~50 ms)."""
+    """A Lab whose clients answer from the current :class:`FakeAWS` (one client per service
+    and region: making one takes ~50 ms)."""
 
     def client(self, service: str, **kwargs: Any) -> Any:
         self._check_open()
         key = (service, self.region)
         if key not in _CLIENTS or kwargs:
-            _CLIENTS[key] = self.boto_session.client(service, region_name=self.region,
-                                                     **kwargs)
+            client = self.boto_session.client(service, region_name=self.region, **kwargs)
+            client._make_api_call = _fake_call(client)
+            _CLIENTS[key] = client
         return _CLIENTS[key]
 
 
