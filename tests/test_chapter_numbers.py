@@ -302,8 +302,11 @@ def test_every_lab_number_in_a_chapter_is_glued_or_pinned(chapter):
     problems = [check_listed(name, number, *entry) for number, entry in listed.items()]
     assert not [p for p in problems if p], problems
     for role in glued:
-        path, _, key = role.partition("::")
-        key = key.rsplit(":", 1)[0] if key.count(":") else key
+        path, _, key_format = role.partition("::")
+        key, _, form = key_format.partition(":")
+        assert path and re.fullmatch(r"[\w-]+", key) and re.fullmatch(r"[^:]*[a-z%]", form), (
+            f"{name}: write {{glue:text}}`<lab path>::<key>:<format>` (myst-nb reads the "
+            f"last ':' as the format's), not {role!r}")
         lab = (chapter.parent / path).resolve()
         assert lab.suffix == ".ipynb" and lab.exists(), f"{name}: glue from {path}: no such lab"
         assert re.search(rf"glue\(\s*[\"']{re.escape(key)}[\"']", lab_code(lab.stem)), (
