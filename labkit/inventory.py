@@ -310,11 +310,23 @@ def unknown_kinds(kinds: set[str]) -> list[str]:
                   and k not in PARTS_AND_DATA)
 
 
-def leftovers(snap: Snapshot, account: str | None = None) -> list[str]:
+def leftovers(snap: Snapshot, account: str | None = None,
+              learner: str | None = None) -> list[str]:
     """``"left behind: s3:bucket mlecourse-02-data"`` for each resource still there (only
-    those in ``account`` when given: a sweep runs in one account)."""
+    those in ``account`` when given: a sweep runs in one account; only ``learner``'s when
+    given, for a server several learners share: its ``learner`` tag, or, untagged, the
+    token in its name or its parent's)."""
     return [f"left behind: {r}" for r in new_resources(snap)
-            if not r.is_record and (account is None or r.account in ("", account))]
+            if not r.is_record and (account is None or r.account in ("", account))
+            and (learner is None or _learners(r, learner))]
+
+
+def _learners(r: MotoResource, learner: str) -> bool:
+    from labkit.naming import carries_token
+
+    if "learner" in r.tags:
+        return r.tags["learner"] == learner
+    return carries_token(r.name, learner) or carries_token(r.parent, learner)
 
 
 def unfindable(lab: Any) -> list[str]:

@@ -199,3 +199,17 @@ def test_a_tagged_iam_user_without_the_prefix_is_findable(monkeypatch, tmp_path)
         lab.client("iam").delete_user(UserName="someone-untagged")
     finally:
         lab.cleanup(verbose=False)
+
+
+def test_leftovers_of_one_learner_leave_the_others_out(lab):
+    sqs = lab.client("sqs")
+    sqs.create_queue(QueueName="mlecourse-98-q-ana1")
+    sqs.create_queue(QueueName="mlecourse-98-q-ben2")
+    sqs.create_queue(QueueName="tagged", tags={"learner": "ana1"})
+    sqs.create_queue(QueueName="mlecourse-98-q-ana1-x", tags={"learner": "ben2"})
+    mine = inventory.leftovers(lab._snapshot, learner="ana1")
+    assert sorted(mine) == ["left behind: sqs:queue mlecourse-98-q-ana1",
+                            "left behind: sqs:queue tagged"]
+    assert len(inventory.leftovers(lab._snapshot)) == 4
+    for url in sqs.list_queues()["QueueUrls"]:
+        sqs.delete_queue(QueueUrl=url)
