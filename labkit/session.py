@@ -641,6 +641,18 @@ def _install_billable_guard(lab: Lab) -> None:
             lab._refuse_unregistered(params, model, service)
 
         events.register(event, hook, unique_id=f"labkit-billable-{service}-{operation}")
+        # boto3.client(...) without the lab's session: the open lab's registrations apply
+        boto3._get_default_session()._session.register(
+            event, _active_lab_hook, unique_id=f"labkit-billable-active-{service}-{operation}")
+
+
+def _active_lab_hook(params: dict[str, Any], model: Any, event_name: str = "",
+                     **_: Any) -> None:
+    lab = _active
+    if lab is None or lab.closed or lab.name.startswith(SCRATCH_LAB_PREFIX):
+        return
+    service = event_name.split(".")[1] if event_name.count(".") >= 2 else ""
+    lab._refuse_unregistered(params, model, service)
 
 
 def _workdir_root() -> Path:

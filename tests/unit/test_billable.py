@@ -76,3 +76,11 @@ def test_service_named_resources_need_a_kind_deleter_and_the_lab_tag(lab):
 def test_a_kind_deleter_needs_a_kind_the_sweep_knows(lab):
     with pytest.raises(LabKitError, match="unknown kinds"):
         lab.clean_up_by_tag("ec2:nat-gateway")
+
+
+def test_a_client_of_boto3s_default_session_is_guarded_too(lab):
+    import boto3
+
+    with pytest.raises(LabKitError, match="CreateStream refused"):
+        boto3.client("kinesis", region_name=lab.region).create_stream(
+            StreamName="mlecourse-97-c", ShardCount=1)
