@@ -218,7 +218,7 @@ class Lab:
             exists = False
         if exists:
             tags = self._bucket_tags(s3, name)
-            if not self._is_ours(tags):
+            if not self.owns(tags):
                 raise self._foreign_bucket(name, f"it exists with tags {tags or 'none'}")
             self.on_cleanup(f"delete bucket {name}", lambda: empty_and_delete_bucket(s3, name),
                             resource=name)
@@ -252,7 +252,9 @@ class Lab:
         self._made.add(name)
         return name
 
-    def _is_ours(self, tags: dict[str, str]) -> bool:
+    def owns(self, tags: dict[str, str]) -> bool:
+        """True when ``tags`` say course, this learner and this lab: only then may the kit
+        use a resource that exists already (a re-run's), never one it did not create."""
         return (tags.get("course") == COURSE_TAG and tags.get("learner") == self.learner
                 and tags.get("lab") == self.name)
 
@@ -327,7 +329,7 @@ class Lab:
             if f"role/{name}" not in self._made:  # never adopt a role this lab did not make
                 tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(
                     RoleName=name).get("Tags", [])}
-                if not self._is_ours(tags):
+                if not self.owns(tags):
                     raise LabKitError(
                         f"The role {name} exists and is not this lab's (tags {tags}).",
                         "delete it, or run the lab in a fresh kernel.",

@@ -417,3 +417,16 @@ def test_aws_names_carry_the_token_and_the_sweep_sees_only_this_learner(aws_lab)
     assert names == {mine, "mlecourse-98-q-ana1"}
     every = {r.name for r in find_course_resources(aws_lab, every_learner=True)}
     assert {theirs, "mlecourse-98-q-ben2"} <= every
+
+
+def test_the_local_execution_role_is_never_adopted(lab):
+    iam = lab.client("iam")
+    name = lab.resource_name("execution")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)  # not this lab's
+    with pytest.raises(LabKitError, match="not this lab's"):
+        lab.execution_role_arn()
+    iam.delete_role(RoleName=name)
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, Tags=lab.tags)
+    assert lab.execution_role_arn().endswith("/" + name)  # a re-run's: adopted
+    assert lab.owns(lab.tag_dict) and not lab.owns({**lab.tag_dict, "learner": "ben2"})
