@@ -1,6 +1,6 @@
 # Two commands on a fresh machine (given Python 3.11+ and a Docker engine):
 #   make site   builds the HTML book into _build/html (executing the labs that changed)
-#   make test   runs the unit tests, every lab twice under nbval, and the book build
+#   make test   runs the unit tests, every lab twice under nbval (2 processes), the book
 # Also: make lab (JupyterLab on the labs), make bench (times per lab, make test, make site),
 #       make bundle (an offline classroom: wheelhouse and Docker images),
 #       make test-python PY=python3.12 (the labs that need no Docker, on another Python).
@@ -28,8 +28,15 @@ site: $(STAMP)
 		rm -rf _build/.jupyter_cache; echo "$$new" > $(KIT_HASH); fi
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
+# Two pytest runs. The first spreads the labs and tests over $(WORKERS) processes (pytest-xdist;
+# conftest.py keeps each lab's cells in one worker and every Docker test in one worker); the
+# unit suite runs inside tests/test_isolation.py, in a learner-like environment, not twice.
+# The second builds the book from the labs the first executed, then opens it in a browser.
+WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --no-loadscope-reorder \
+		-m "not book" --ignore=tests/unit
+	$(BIN)/python -m pytest -m book
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab labs/00-getting-started/00-check-environment.ipynb
@@ -38,13 +45,14 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench.py
 
 # Lab 00 and the labs that need no Docker, once, on another Python (CI: Studio's 3.12).
-OTHER := .venv-$(notdir $(PY))
+OTHER ?= .venv-$(notdir $(PY))
 test-python:
 	test -x $(OTHER)/bin/python || $(PY) -m venv $(OTHER)
 	$(OTHER)/bin/pip install --quiet -r requirements.txt
 	COURSE_LAB_RUNS=1 $(OTHER)/bin/python -m pytest tests/unit/test_banner.py \
 		labs/00-getting-started/00-check-environment.ipynb
-	COURSE_LAB_RUNS=1 $(OTHER)/bin/python -m pytest -m "not docker and not book" labs
+	COURSE_LAB_RUNS=1 $(OTHER)/bin/python -m pytest -n $(WORKERS) --dist loadgroup \
+		-m "not docker and not book" labs
 
 # An offline classroom: pip wheelhouse + docker save of the course images (needs internet once)
 bundle: $(STAMP)

@@ -69,17 +69,89 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _docker_before["volume"] = _docker_names("volume")
 
 
+def xdist_group(item: pytest.Item) -> str:
+    """The worker group of a test under ``pytest -n N --dist loadgroup`` (``make test``).
+
+    Every test that uses Docker shares one group, so they never overlap: SageMaker local
+    mode binds host port 8080 for endpoints and shares the ``sagemaker-local`` network. A
+    lab's cells form one group (they run in one kernel, in order). Other tests are grouped
+    by file, so a module's fixtures are set up once."""
+    if item.get_closest_marker("docker"):
+        return "docker"
+    if isinstance(item, LabCell):
+        return item.path.stem
+    return item.path.relative_to(REPO_ROOT).as_posix()
+
+
+EXPECTED_SECONDS = {"docker": 10_000.0, "tests/test_isolation.py": 5_000.0}
+"""Groups that take longest start first, so that no worker is left with a long one at the
+end: all Docker tests in one worker, then the isolation test (the whole unit suite)."""
+
+
+def _expected_seconds(group: str) -> float:
+    if group in EXPECTED_SECONDS:
+        return EXPECTED_SECONDS[group]
+    executed = next(EXECUTED_DIR.glob(f"*/*/{group}.ipynb"), None)
+    if executed is None:
+        return 0.0
+    try:
+        meta = json.loads(executed.read_text(encoding="utf-8"))["metadata"]["labkit"]
+        return float(sum(meta["run_seconds"]))
+    except (ValueError, KeyError, TypeError):
+        return 0.0
+
+
+def _loadgroup(config: pytest.Config) -> bool:
+    # In an xdist worker, "dist" reads "no"; xdist keeps "--dist loadgroup" as "loadgroup".
+    return bool(getattr(config.option, "loadgroup", False))
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if not _loadgroup(item.config):
+        return
+    group = xdist_group(item)
+    item.add_marker(pytest.mark.xdist_group(group))
+    # xdist 3.8 tells the group to its scheduler as a "@group" suffix of the test's id, set
+    # as ``item._nodeid``; pytest 9.2 keeps the id in ``item._id`` instead, so xdist's
+    # suffix is lost and a lab's cells would be spread over workers. Set it here.
+    if "@" not in item.nodeid and hasattr(item, "_id"):
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
+    if _loadgroup(config):
+        groups = {item: xdist_group(item) for item in items}
+        cost = {group: _expected_seconds(group) for group in set(groups.values())}
+        # Longest first (xdist hands out groups in collection order); a group's tests stay
+        # in their order.
+        first_index = {}
+        for index, item in enumerate(items):
+            first_index.setdefault(groups[item], index)
+        items.sort(key=lambda item: (-cost[groups[item]], first_index[groups[item]]))
     # The book test renders the labs executed in this session, and the browser test reads
-    # the site the book test built: they run last, in that order.
+    # the site the book test built: they run last, in that order. (``make test`` runs them
+    # in a second pytest after the labs, as a parallel run has no "last".)
     items.sort(key=lambda item: (item.get_closest_marker("book") is not None,
                                  "test_browser" in item.nodeid))
 
 
+_ran_docker = False
+"""Whether this process ran a Docker test (under xdist, only one worker does)."""
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    global _ran_docker
+    if item.get_closest_marker("docker"):
+        _ran_docker = True
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    ran_docker = any(item.get_closest_marker("docker") for item in session.items)
-    if ran_docker:
+    # Only the process that ran Docker tests removes what appeared since it started: under
+    # xdist another worker's containers may still be running.
+    if _ran_docker:
         remove_containers_since(_docker_before.get("containers", set()))
         for kind in ("network", "volume"):
             for name in sorted(_docker_names(kind) - _docker_before.get(kind, set())):

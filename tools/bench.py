@@ -3,6 +3,10 @@
     python tools/bench.py            # time make test, then make site twice (cold-ish, no change)
     python tools/bench.py --table    # only the per-lab table from the last test run
 
+`make test` runs the labs in parallel (pytest-xdist), so its wall-clock time is less than the
+sum of the labs' times below; the CPU time it prints is the work done in all processes
+(Docker containers excluded: they are the engine's children, not this script's).
+
 Per lab it prints the first and second run in one kernel (from the metadata the test suite
 writes into _build/executed/) and the share of the first run spent in its first code cell
 (imports and start_lab). A benchmark prints numbers; it asserts nothing.
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -21,10 +26,17 @@ ROOT = Path(__file__).resolve().parent.parent
 EXECUTED = ROOT / "_build" / "executed"
 
 
-def timed(command: list[str]) -> tuple[float, int]:
+def timed(command: list[str]) -> tuple[float, float, int]:
+    """Wall-clock seconds, CPU seconds (user + system, of every process it waited for) and
+    exit code. On a shared machine the wall clock grows with the load; the CPU time does not
+    (much), so the two together say whether a change made the work smaller or only faster."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     code = subprocess.run(command, cwd=ROOT, check=False).returncode
-    return time.perf_counter() - started, code
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, code
 
 
 def lab_table() -> list[str]:
@@ -53,8 +65,9 @@ def main() -> int:
         for label, command in [("make test", ["make", "test"]),
                                ("make site (first)", ["make", "site"]),
                                ("make site (nothing changed)", ["make", "site"])]:
-            seconds, code = timed(command)
-            lines.append(f"{label:30} {seconds / 60:5.1f} min ({seconds:.0f} s), exit {code}")
+            seconds, cpu, code = timed(command)
+            lines.append(f"{label:30} {seconds / 60:5.1f} min ({seconds:.0f} s), "
+                         f"CPU {cpu / 60:.1f} min, exit {code}")
     print("\n".join(lines + [""] + lab_table()))
     return 0
 
