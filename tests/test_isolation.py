@@ -5,6 +5,12 @@ whole space, and notes of their own in the labs' scratch folders. This test runs
 unit suite in such an environment (in a separate process whose every socket connection and
 name lookup is logged by tests/offline/audit) and checks that nothing left the machine and
 the learner's file is still there.
+
+It is also the only run of the unit suite in ``make test`` (which leaves ``tests/unit`` out of
+its main pytest): every unit test runs in the hostile environment, and a failing one fails
+this test with its name. It is marked ``docker`` because the unit suite's Docker tests run
+inside it: under xdist it then shares the one worker that runs Docker tests, so no other
+test's containers overlap with them (or are removed by its session-end clean-up).
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from labkit.paths import REPO_ROOT
 
 sys.path.insert(0, str(Path(__file__).parent / "offline"))
 from test_offline import REAL_LOOKING, is_on_this_machine  # noqa: E402
 
 
+@pytest.mark.docker
 def test_unit_suite_reaches_no_account_and_no_learner_file(tmp_path):
     home = tmp_path / "home"
     planted = home / ".cache" / "mle-course" / "01-iam-cross-account" / "my-notes.txt"
@@ -38,11 +47,14 @@ def test_unit_suite_reaches_no_account_and_no_learner_file(tmp_path):
         "PYTHONPATH": os.pathsep.join(filter(None, [str(audit), env.get("PYTHONPATH")])),
     })
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/unit", "-q", "-x", "-p", "no:randomly",
+        [sys.executable, "-m", "pytest", "tests/unit", "-q", "-rfE", "-p", "no:randomly",
          "-o", "addopts="],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200,
     )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    failed = [line for line in result.stdout.splitlines()
+              if line.startswith(("FAILED ", "ERROR "))]
+    assert result.returncode == 0, "\n".join(
+        ["unit tests failed:", *failed, "", (result.stdout + result.stderr)[-4000:]])
     assert " passed" in result.stdout
     assert planted.read_text() == "the learner's own notes"
     events = [json.loads(line) for line in log.read_text().splitlines()]
