@@ -1038,9 +1038,10 @@ def test_kind_and_name(sweep, arn, expected):
 
 @pytest.mark.parametrize("bad", ["mlecourse-bucket", "urn:aws:s3:::b", "arn:aws:s3:b"])
 def test_not_an_arn(sweep, bad):
-    with pytest.raises(LabKitError, match="is not an ARN") as info:
+    with pytest.raises(LabKitError) as info:
         sweep.kind_and_name(bad)
-    assert "arn:aws:s3:::bucket" in str(info.value)
+    assert info.value.problem == f"{bad!r} is not an ARN."
+    assert info.value.fix == "pass ARNs such as arn:aws:s3:::bucket."
 
 
 def test_unknown_kind_fails_with_advice_and_the_rest_goes_on(sweep, tmp_path):
@@ -1145,3 +1146,30 @@ def test_on_aws_the_sweep_touches_only_the_learners_own(sweep, tmp_path):
     assert len(everyone) == 7
     local = fake_lab(tmp_path, learner="ana1")  # on moto everything is the learner's
     assert len(sweep.find_everything(local, kinds=KINDS_SEEN)[0]) == 7
+
+
+def test_answers_without_their_optional_lists_and_a_rule_without_a_bus(sweep, tmp_path):
+    """ListEntitiesForPolicy and ListTargetsByRule may leave out empty lists; a rule found
+    before buses were recorded is on the default bus."""
+    policy = f"arn:aws:iam::{A}:policy/mlecourse-98-p"
+    aws = FakeAWS({
+        ("iam", "ListEntitiesForPolicy"): {"PolicyGroups": [{"GroupName": "g"}]},
+        ("iam", "DetachGroupPolicy"): {}, ("iam", "ListPolicyVersions"): {"Versions": []},
+        ("iam", "DeletePolicy"): {},
+        ("events", "ListTargetsByRule"): {}, ("events", "DeleteRule"): {}}).install()
+    outcomes = sweep.delete_course_resources(fake_lab(tmp_path), [
+        sweep.CourseResource(policy, "iam:policy", "mlecourse-98-p", None),
+        sweep.CourseResource(f"arn:aws:events:{R}:{A}:rule/mlecourse-98-r", "events:rule",
+                             "mlecourse-98-r", None)], dry_run=False)
+    assert [o for _, o in outcomes] == ["deleted", "deleted"]
+    assert [(op, p) for _, op, p in aws.calls] == [
+        ("ListTargetsByRule", {"Rule": "mlecourse-98-r", "EventBusName": "default"}),
+        ("DeleteRule", {"Name": "mlecourse-98-r", "EventBusName": "default"}),
+        ("ListEntitiesForPolicy", {"PolicyArn": policy}),
+        ("DetachGroupPolicy", {"GroupName": "g", "PolicyArn": policy}),
+        ("ListPolicyVersions", {"PolicyArn": policy}),
+        ("DeletePolicy", {"PolicyArn": policy})]
+
+
+def test_format_table_pads_to_the_widest_of_header_and_cells(sweep):
+    assert sweep.format_table([{"longheader": "x", "b": "y"}]) == "longheader  b\nx           y"
