@@ -228,12 +228,42 @@ def container_ids() -> set[str]:
     return set(out.stdout.split()) if out.returncode == 0 else set()
 
 
-def remove_containers_since(before: set[str]) -> list[str]:
-    """Force-remove every container that did not exist in ``before``; return their ids."""
-    new = sorted(container_ids() - before)
-    if new:
-        _run(["docker", "rm", "-f", *new], timeout=120)
-    return new
+COMPOSE_WORKDIR_LABEL = "com.docker.compose.project.working_dir"
+
+
+def compose_working_dirs(ids: set[str]) -> dict[str, str]:
+    """The compose project folder of each container in ``ids`` ('' when it has none)."""
+    if not ids:
+        return {}
+    fmt = "{{.Id}} {{index .Config.Labels \"" + COMPOSE_WORKDIR_LABEL + "\"}}"
+    out = _run(["docker", "inspect", "--format", fmt, *sorted(ids)], timeout=60)
+    folders = {}
+    for line in out.stdout.splitlines():
+        cid, _, folder = line.partition(" ")
+        folders[cid] = "" if folder == "<no value>" else folder.strip()
+    return folders
+
+
+def remove_containers_since(before: set[str], scope: str | None = None) -> list[str]:
+    """Force-remove the containers that did not exist in ``before`` and that this process
+    started; return their ids.
+
+    Local mode starts its containers with docker-compose from a folder it makes under the
+    temporary directory, so a container is this process's when its compose project folder
+    lies under ``scope`` (default: this process's temporary directory). Containers another
+    session started meanwhile (another notebook, a parallel test) are left alone.
+    """
+    new = container_ids() - before
+    root = os.path.realpath(scope if scope is not None else tempfile.gettempdir())
+    folders = compose_working_dirs(new)
+    mine = sorted(
+        cid for cid in new
+        if folders.get(cid)
+        and os.path.commonpath([root, os.path.realpath(folders[cid])]) == root
+    )
+    if mine:
+        _run(["docker", "rm", "-f", *mine], timeout=120)
+    return mine
 
 
 def network_names() -> set[str]:

@@ -81,15 +81,49 @@ def test_build_without_dockerfile_names_the_known_images(monkeypatch, tmp_path):
     assert "hello-train" in str(info.value)
 
 
-def test_remove_containers_since_removes_only_new_ones(monkeypatch):
+def test_remove_containers_since_removes_only_new_ones_this_process_started(
+        monkeypatch, tmp_path):
+    """New containers whose compose folder is under the scope go; old ones, containers
+    without a compose folder (someone's `docker run`) and another session's stay."""
+    mine = tmp_path / "tmpabc"
+    mine.mkdir()
+    other = tmp_path.parent / f"{tmp_path.name}-other"
     calls = []
-    monkeypatch.setattr(docker, "container_ids", lambda: {"old", "new1", "new2"})
+    monkeypatch.setattr(docker, "container_ids",
+                        lambda: {"old", "new1", "new2", "theirs", "plain"})
+    monkeypatch.setattr(docker, "compose_working_dirs", lambda ids: {
+        "new1": str(mine), "new2": str(tmp_path), "theirs": str(other), "plain": "",
+        "old": str(mine)})
     monkeypatch.setattr(docker, "_run", lambda cmd, **kw: calls.append(cmd))
-    assert docker.remove_containers_since({"old"}) == ["new1", "new2"]
+    assert docker.remove_containers_since({"old"}, scope=str(tmp_path)) == ["new1", "new2"]
     assert calls == [["docker", "rm", "-f", "new1", "new2"]]
     calls.clear()
-    assert docker.remove_containers_since({"old", "new1", "new2"}) == []
+    everything = {"old", "new1", "new2", "theirs", "plain"}
+    assert docker.remove_containers_since(everything, scope=str(tmp_path)) == []
     assert calls == []
+
+
+def test_remove_containers_since_defaults_to_this_process_temporary_folder(monkeypatch,
+                                                                            tmp_path):
+    monkeypatch.setattr(docker.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(docker, "container_ids", lambda: {"a", "b"})
+    monkeypatch.setattr(docker, "compose_working_dirs", lambda ids: {
+        "a": str(tmp_path / "tmpx"), "b": "/somewhere/else"})
+    monkeypatch.setattr(docker, "_run", lambda cmd, **kw: None)
+    assert docker.remove_containers_since(set()) == ["a"]
+
+
+def test_compose_working_dirs_reads_the_compose_label(monkeypatch):
+    seen = []
+
+    def run(cmd, **kw):
+        seen.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, "id1 /tmp/tmpq\nid2 <no value>\n", "")
+
+    monkeypatch.setattr(docker, "_run", run)
+    assert docker.compose_working_dirs({"id1", "id2"}) == {"id1": "/tmp/tmpq", "id2": ""}
+    assert "com.docker.compose.project.working_dir" in seen[0][3]
+    assert docker.compose_working_dirs(set()) == {}
 
 
 needs_docker = pytest.mark.skipif(not docker.docker_status().ok, reason="needs a Docker engine")
