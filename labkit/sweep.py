@@ -879,7 +879,7 @@ KINDS: list[Kind] = [
     Kind("iam:instance-profile", _find_iam("iam:instance-profile"), _delete_instance_profile,
          ("create_instance_profile",)),
     Kind("iam:user", _find_iam("iam:user"), _delete_user,
-         ("create_user", "create_access_key", "put_user_policy"),
+         ("create_user", "create_access_key", "put_user_policy", "attach_user_policy"),
          "name prefix or course tag (keys and policies removed first)"),
     Kind("iam:role", _find_iam("iam:role"), _delete_role,
          ("create_role", "put_role_policy", "attach_role_policy"),
