@@ -405,7 +405,10 @@ class Lab:
                               "pass kinds from labkit.sweep.KINDS, e.g. 'ec2:natgateway'.")
 
         def delete() -> None:
-            found, problems = find_everything(self, only_lab=self.name, kinds=kinds)
+            found, listed = find_everything(self, only_lab=self.name, kinds=kinds)
+            # the kinds' own listings count; the tagging API is optional (EC2 lists tags)
+            problems = [p for p in listed if p.startswith(tuple(
+                f"could not list {k}:" for k in kinds))]
             mine = [r for r in found if (r.lab or "").split(" ")[0] == self.name]
             failed = [f"{r.kind} {r.name}: {outcome}" for r, outcome in
                       delete_course_resources(self, mine, dry_run=False)
