@@ -1144,6 +1144,8 @@ def test_on_aws_the_sweep_touches_only_the_learners_own(sweep, tmp_path):
         "mlecourse-07-group-ana1"]
     everyone, _ = sweep.find_everything(lab, kinds=KINDS_SEEN, every_learner=True)
     assert len(everyone) == 7
+    assert len(sweep.find_course_resources(lab, every_learner=True)) == 7
+    assert len(sweep.find_course_resources(lab)) == 3
     local = fake_lab(tmp_path, learner="ana1")  # on moto everything is the learner's
     assert len(sweep.find_everything(local, kinds=KINDS_SEEN)[0]) == 7
 
@@ -1173,3 +1175,93 @@ def test_answers_without_their_optional_lists_and_a_rule_without_a_bus(sweep, tm
 
 def test_format_table_pads_to_the_widest_of_header_and_cells(sweep):
     assert sweep.format_table([{"longheader": "x", "b": "y"}]) == "longheader  b\nx           y"
+
+
+def test_deleters_read_answers_that_leave_out_empty_lists(sweep, tmp_path):
+    """AWS leaves out empty lists in some answers (an unattached gateway, a profile with no
+    role, a route table with no association); the deleters must take that as empty."""
+    aws = FakeAWS({
+        ("ec2", "DescribeInternetGateways"): {"InternetGateways": [
+            {"InternetGatewayId": "igw-2"}]},
+        ("ec2", "DeleteInternetGateway"): {},
+        ("ec2", "DescribeRouteTables"): lambda p: {"RouteTables": [
+            {"RouteTableId": p["RouteTableIds"][0]} if p["RouteTableIds"] == ["rtb-2"] else
+            {"RouteTableId": "rtb-3", "Associations": [
+                {"Main": True, "RouteTableAssociationId": "rtbassoc-main"},
+                {"Main": False, "RouteTableAssociationId": "rtbassoc-3"}]}]},
+        ("ec2", "DisassociateRouteTable"): {}, ("ec2", "DeleteRouteTable"): {},
+        ("ec2", "DescribeSecurityGroups"): {"SecurityGroups": [{
+            "GroupId": "sg-2", "IpPermissions": [
+                {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-gone"}]}]}]},
+        ("ec2", "RevokeSecurityGroupIngress"): AWSError(
+            "InvalidPermission.NotFound", "The specified rule does not exist"),
+        ("ec2", "DeleteSecurityGroup"): {},
+        ("iam", "GetInstanceProfile"): {"InstanceProfile": {
+            "Path": "/", "InstanceProfileName": "mlecourse-98-ip", "InstanceProfileId": "AIPA9",
+            "Arn": "x", "CreateDate": MADE}},
+        ("iam", "DeleteInstanceProfile"): {},
+        ("iam", "ListEntitiesForPolicy"): {}, ("iam", "ListPolicyVersions"): {"Versions": []},
+        ("iam", "DeletePolicy"): {}}).install()
+
+    def ec2(kind, ident):
+        return sweep.CourseResource(ec2_arn(kind, ident), f"ec2:{kind}", ident, None,
+                                    extra={"id": ident})
+    policy = f"arn:aws:iam::{A}:policy/mlecourse-98-q"
+    outcomes = sweep.delete_course_resources(fake_lab(tmp_path), [
+        ec2("internet-gateway", "igw-2"), ec2("route-table", "rtb-2"),
+        ec2("route-table", "rtb-3"), ec2("security-group", "sg-2"),
+        sweep.CourseResource(f"arn:aws:iam::{A}:instance-profile/mlecourse-98-ip",
+                             "iam:instance-profile", "mlecourse-98-ip", None),
+        sweep.CourseResource(policy, "iam:policy", "mlecourse-98-q", None)], dry_run=False)
+    assert [o for _, o in outcomes] == ["deleted"] * 6
+    assert aws.ops(prefix="Delete") + aws.ops(prefix="Disassociate") + aws.ops(
+        prefix="Detach") + aws.ops(prefix="Remove") == [
+        "DeleteInternetGateway", "DeleteRouteTable", "DeleteRouteTable",
+        "DeleteSecurityGroup", "DeleteInstanceProfile", "DeletePolicy",
+        "DisassociateRouteTable"]  # the main association is left to its VPC
+    assert aws.params("DisassociateRouteTable") == [{"AssociationId": "rtbassoc-3"}]
+
+
+def test_every_unknown_kind_is_reported(sweep, tmp_path):
+    FakeAWS().install()
+    odd = [res(kind="lambda:function", name="f"), res(kind="glue:job", name="g")]
+    outcomes = sweep.delete_course_resources(fake_lab(tmp_path), odd, dry_run=False)
+    assert [(r.name, o.split(" resources")[0]) for r, o in outcomes] == [
+        ("f", "failed: The sweep does not know how to delete lambda:function"),
+        ("g", "failed: The sweep does not know how to delete glue:job")]
+    assert outcomes[0][1].endswith("\n  What to do: delete it in the AWS console, and report "
+                                   "it so the sweep can learn it.")
+
+
+def test_python_not_implemented_from_moto_is_not_a_problem_on_local(sweep, tmp_path):
+    def unsupported(params):
+        raise NotImplementedError("The list_mlflow_tracking_servers action is missing")
+    aws = world()
+    aws.answers[("sagemaker", "ListMlflowTrackingServers")] = unsupported
+    aws.install()
+    assert sweep.find_everything(fake_lab(tmp_path))[1] == []
+    problems = sweep.find_everything(fake_lab(tmp_path, local=False))[1]
+    assert "could not list sagemaker:mlflow-tracking-server: The list_mlflow_tracking_" \
+           "servers action is missing" in problems
+
+
+def test_on_aws_a_learners_vpc_is_known_by_its_learner_tag_or_the_token_in_its_name(
+        sweep, tmp_path):
+    def tags(who):
+        return [{"Key": "course", "Value": "mle-on-aws"}, {"Key": "learner", "Value": who}]
+    mine = [{"Key": "learner", "Value": "ana1"}]
+    FakeAWS({
+        ("resourcegroupstaggingapi", "GetResources"): {"ResourceTagMappingList": []},
+        ("ec2", "DescribeVpcs"): {"Vpcs": [
+            {"VpcId": "vpc-a", "Tags": tags("ana1")}, {"VpcId": "vpc-b", "Tags": tags("bob2")},
+            {"VpcId": "vpc-n", "Tags": [{"Key": "Name", "Value": "mlecourse-07-net-ana1"}]},
+            {"VpcId": "vpc-m", "Tags": [{"Key": "Name", "Value": "mlecourse-07-net-bob2"}]}]},
+        ("ec2", "DescribeSubnets"): {"Subnets": [
+            {"SubnetId": f"subnet-{v}", "VpcId": f"vpc-{v}", "Tags": mine} for v in "abnm"]},
+    }).install()
+    lab = fake_lab(tmp_path, local=False, learner="ana1")
+    found, problems = sweep.find_everything(lab, kinds=["ec2:subnet"])
+    assert problems == []
+    assert [r.name for r in found] == ["subnet-a", "subnet-n"]
+    everyone = sweep.find_everything(lab, kinds=["ec2:subnet"], every_learner=True)[0]
+    assert len(everyone) == 4
