@@ -1265,3 +1265,92 @@ def test_on_aws_a_learners_vpc_is_known_by_its_learner_tag_or_the_token_in_its_n
     assert [r.name for r in found] == ["subnet-a", "subnet-n"]
     everyone = sweep.find_everything(lab, kinds=["ec2:subnet"], every_learner=True)[0]
     assert len(everyone) == 4
+
+
+def test_arns_are_the_services_own_or_empty_when_a_summary_has_none(sweep, tmp_path):
+    aws = world().install()
+    found = {r.name: r.arn for r in sweep.find_course_resources(fake_lab(tmp_path))}
+    assert found["mlecourse-98-trial"] == sm_arn("experiment-trial", "mlecourse-98-trial")
+    assert found["mlecourse-98-component"] == sm_arn("experiment-trial-component",
+                                                     "mlecourse-98-component")
+    assert found["mlecourse-98-bus"] == f"arn:aws:events:{R}:{A}:event-bus/mlecourse-98-bus"
+    assert found["mlecourse-98-group"] == (
+        f"arn:aws:scheduler:{R}:{A}:schedule-group/mlecourse-98-group")
+    aws.answers[("sagemaker", "ListTrials")] = {"TrialSummaries": [
+        {"TrialName": "mlecourse-98-t"}]}
+    aws.answers[("sagemaker", "ListTrialComponents")] = {"TrialComponentSummaries": [
+        {"TrialComponentName": "mlecourse-98-c"}]}
+    found = sweep.find_everything(fake_lab(tmp_path), kinds=[
+        "sagemaker:experiment-trial", "sagemaker:experiment-trial-component"])[0]
+    assert [(r.name, r.arn) for r in found] == [("mlecourse-98-c", ""), ("mlecourse-98-t", "")]
+
+
+def test_a_stack_found_by_its_tags_after_a_deleted_one(sweep, tmp_path):
+    FakeAWS({
+        ("resourcegroupstaggingapi", "GetResources"): {"ResourceTagMappingList": []},
+        ("cloudformation", "DescribeStacks"): {"Stacks": [
+            {"StackName": "mlecourse-98-gone", "StackId": "arn:aws:cloudformation:x:1:stack/g",
+             "StackStatus": "DELETE_COMPLETE", "CreationTime": MADE},
+            {"StackName": "stack-of-02", "StackId": "arn:aws:cloudformation:x:1:stack/s",
+             "StackStatus": "CREATE_COMPLETE", "CreationTime": MADE, "Tags": COURSE}]},
+    }).install()
+    found = sweep.find_everything(fake_lab(tmp_path), kinds=["cloudformation:stack"])[0]
+    assert [(r.name, r.lab) for r in found] == [("stack-of-02", "02-s3-events")]
+
+
+def test_the_default_bus_and_schedule_group_are_never_swept_even_if_tagged(sweep, tmp_path):
+    FakeAWS({
+        ("resourcegroupstaggingapi", "GetResources"): {"ResourceTagMappingList": [
+            {"ResourceARN": f"arn:aws:events:{R}:{A}:event-bus/default", "Tags": COURSE},
+            {"ResourceARN": f"arn:aws:scheduler:{R}:{A}:schedule-group/default",
+             "Tags": COURSE}]},
+        ("events", "ListEventBuses"): {"EventBuses": [
+            {"Name": "default", "Arn": f"arn:aws:events:{R}:{A}:event-bus/default"}]},
+        ("scheduler", "ListScheduleGroups"): {"ScheduleGroups": [
+            {"Name": "default", "Arn": f"arn:aws:scheduler:{R}:{A}:schedule-group/default"}]},
+    }).install()
+    found, problems = sweep.find_everything(fake_lab(tmp_path), kinds=[
+        "events:event-bus", "scheduler:schedule-group"])
+    assert found == [] and problems == []
+
+
+def test_answers_that_leave_out_their_lists_find_nothing(sweep, tmp_path):
+    aws = FakeAWS({
+        ("resourcegroupstaggingapi", "GetResources"): {"ResourceTagMappingList": []},
+        ("events", "ListEventBuses"): {},
+        ("firehose", "ListDeliveryStreams"): {"HasMoreDeliveryStreams": False},
+    }).install()
+    kinds = ["events:rule", "events:event-bus", "firehose:deliverystream"]
+    assert sweep.find_everything(fake_lab(tmp_path), kinds=kinds) == ([], [])
+    aws.answers[("events", "ListEventBuses")] = {"EventBuses": [
+        {"Name": "default", "Arn": f"arn:aws:events:{R}:{A}:event-bus/default"}]}
+    aws.answers[("events", "ListRules")] = {}
+    assert sweep.find_everything(fake_lab(tmp_path), kinds=kinds) == ([], [])
+
+
+def test_endpoint_price_adds_every_instance_variant(sweep, tmp_path):
+    configs = {
+        "mlecourse-98-a-config": [
+            {"VariantName": "s", "ModelName": "m", "ServerlessConfig": {
+                "MemorySizeInMB": 2048, "MaxConcurrency": 1}},
+            {"VariantName": "i", "ModelName": "m", "InstanceType": "ml.m5.large",
+             "InitialInstanceCount": 3}],
+    }
+    FakeAWS({
+        ("resourcegroupstaggingapi", "GetResources"): {"ResourceTagMappingList": []},
+        ("sagemaker", "ListEndpoints"): {"Endpoints": [
+            {"EndpointName": n, "EndpointArn": sm_arn("endpoint", n), "CreationTime": MADE,
+             "LastModifiedTime": MADE, "EndpointStatus": "InService"}
+            for n in ("mlecourse-98-a", "mlecourse-98-b")]},
+        ("sagemaker", "DescribeEndpoint"): lambda p: {
+            "EndpointName": p["EndpointName"],
+            "EndpointConfigName": p["EndpointName"] + "-config"},
+        ("sagemaker", "DescribeEndpointConfig"): lambda p: {
+            "EndpointConfigName": p["EndpointConfigName"]} | (
+            {"ProductionVariants": configs[p["EndpointConfigName"]]}
+            if p["EndpointConfigName"] in configs else {}),
+    }).install()
+    found = sweep.find_everything(fake_lab(tmp_path), kinds=["sagemaker:endpoint"])[0]
+    assert [(r.name, r.hourly_usd, r.extra) for r in found] == [
+        ("mlecourse-98-a", pytest.approx(0.345), {"instances": "3x ml.m5.large"}),
+        ("mlecourse-98-b", None, {})]
