@@ -1354,3 +1354,81 @@ def test_endpoint_price_adds_every_instance_variant(sweep, tmp_path):
     assert [(r.name, r.hourly_usd, r.extra) for r in found] == [
         ("mlecourse-98-a", pytest.approx(0.345), {"instances": "3x ml.m5.large"}),
         ("mlecourse-98-b", None, {})]
+
+
+def test_more_arns_and_fields_as_the_services_give_them(sweep, tmp_path):
+    world().install()
+    found = {r.name: r for r in sweep.find_course_resources(fake_lab(tmp_path))}
+    assert found["monday"].arn.endswith(":scheduledActionName/monday")
+    assert found["scale"].arn.endswith(":policyName/scale")
+    assert found["mlecourse-98-train"].arn == sm_arn("training-job", "mlecourse-98-train")
+    assert found["mlecourse-98-repo"].arn == f"arn:aws:ecr:{R}:{A}:repository/mlecourse-98-repo"
+    assert found["mlecourse-98-logs"].arn == f"arn:aws:logs:{R}:{A}:log-group:mlecourse-98-logs:*"
+
+
+def test_summaries_missing_optional_fields(sweep, tmp_path):
+    """Fields a summary may lack: an ARN, a state, associations, a dimension."""
+    FakeAWS({
+        ("resourcegroupstaggingapi", "GetResources"): {"ResourceTagMappingList": []},
+        ("sagemaker", "ListTrainingJobs"): {"TrainingJobSummaries": [
+            {"TrainingJobName": "mlecourse-98-t"}]},
+        ("logs", "DescribeLogGroups"): lambda p: {"logGroups": [
+            {"logGroupName": "/mlecourse-98-x"}] if p["logGroupNamePrefix"] == "/mlecourse"
+            else []},  # (two without ARNs would be one: the sweep keys by kind and ARN)
+        ("s3", "ListBuckets"): {},
+        ("ec2", "DescribeVpcs"): {"Vpcs": [
+            {"VpcId": "vpc-2", "Tags": [{"Key": "Name", "Value": "mlecourse-98-vpc"}]}]},
+        ("ec2", "DescribeVpcEndpoints"): {"VpcEndpoints": [
+            {"VpcEndpointId": "vpce-5", "VpcId": "vpc-2", "VpcEndpointType": "Gateway"}]},
+        ("ec2", "DescribeRouteTables"): {"RouteTables": [
+            {"RouteTableId": "rtb-5", "VpcId": "vpc-2"}]},
+        ("ec2", "DescribeSubnets"): {"Subnets": [{"SubnetId": "subnet-5", "VpcId": "vpc-2"}]},
+        ("ec2", "DescribeNatGateways"): {"NatGateways": [
+            {"NatGatewayId": "nat-old", "VpcId": "vpc-2", "State": "deleted"},
+            {"NatGatewayId": "nat-5", "VpcId": "vpc-2", "State": "available"}]},
+        ("application-autoscaling", "DescribeScalableTargets"): {"ScalableTargets": [
+            {"ServiceNamespace": "sagemaker", "ResourceId": "endpoint/mlecourse-98-e/v/a"}]},
+    }).install()
+    found, problems = sweep.find_everything(fake_lab(tmp_path), kinds=[
+        "sagemaker:training-job", "logs:log-group", "s3:bucket", "ec2:vpc-endpoint",
+        "ec2:route-table", "ec2:subnet", "ec2:natgateway",
+        "application-autoscaling:scalable-target"])
+    assert problems == []
+    assert [(r.kind, r.name, r.arn) for r in found] == [
+        ("application-autoscaling:scalable-target", "endpoint/mlecourse-98-e/v/a",
+         "application-autoscaling:scalable-target/endpoint/mlecourse-98-e/v/a"),
+        ("sagemaker:training-job", "mlecourse-98-t", ""),
+        ("logs:log-group", "/mlecourse-98-x", ""),
+        ("ec2:vpc-endpoint", "vpce-5", ec2_arn("vpc-endpoint", "vpce-5")),
+        ("ec2:natgateway", "nat-5", ec2_arn("natgateway", "nat-5")),
+        ("ec2:subnet", "subnet-5", ec2_arn("subnet", "subnet-5")),
+        ("ec2:route-table", "rtb-5", ec2_arn("route-table", "rtb-5"))]
+    assert found[0].extra == {"resource_id": "endpoint/mlecourse-98-e/v/a"}
+
+
+def test_a_long_firehose_listing_continues_after_the_last_name(sweep, tmp_path):
+    aws = FakeAWS({
+        ("resourcegroupstaggingapi", "GetResources"): {"ResourceTagMappingList": []},
+        ("firehose", "ListDeliveryStreams"): lambda p: {
+            None: {"DeliveryStreamNames": ["mlecourse-98-a", "mlecourse-98-b",
+                                           "mlecourse-98-c"], "HasMoreDeliveryStreams": True},
+            "mlecourse-98-c": {"DeliveryStreamNames": ["mlecourse-98-d"],
+                               "HasMoreDeliveryStreams": False}}[
+            p.get("ExclusiveStartDeliveryStreamName")],
+        ("sqs", "ListQueues"): {"QueueUrls": [
+            f"https://sqs.{R}.amazonaws.com/{A}/mlecourse-98-QX"]},
+    }).install()
+    found = sweep.find_everything(fake_lab(tmp_path), kinds=[
+        "firehose:deliverystream", "sqs:queue"])[0]
+    assert [r.name for r in found] == ["mlecourse-98-a", "mlecourse-98-b", "mlecourse-98-c",
+                                       "mlecourse-98-d", "mlecourse-98-QX"]
+    assert len(aws.params("ListDeliveryStreams")) == 2
+
+
+@pytest.mark.parametrize(("name", "lab"), [
+    ("mlecourse", None), ("mlecourse-98", "98 (from the name)"),
+    ("mlecourse-16a-data", "16a (from the name)"), ("mlecourse-x9-data", None),
+    ("other-98-data", None)])
+def test_the_lab_read_from_a_name(sweep, name, lab):
+    assert sweep._lab_of(name, {}) == lab
+    assert sweep._lab_of(name, {"lab": "07-shop"}) == "07-shop"
