@@ -68,6 +68,73 @@ TARGETS: dict[str, Target] = {
 }
 DEFAULT = ("guard", "backend", "events", "session", "sweep", "schedules")
 
+# Equivalent mutants: they change the code but no input can tell the difference, so the
+# score leaves them out (a survivor is left out only when its diff matches an entry here).
+# Each entry: (function, a text the mutant removes, texts one of which it puts in, why it
+# is equivalent); compared with the mutant's "-" and "+" lines.
+EQUIVALENT: dict[str, list[tuple[str, str, tuple[str, ...], str]]] = {
+    "sweep": [
+        ("_find_model_packages", 'owned = f.resource("x",',
+         ('owned = f.resource("XXxXX",', 'owned = f.resource("X",', "owned = f.resource(None,"),
+         "the kind given to the group's ownership probe is never read"),
+        ("", '.rsplit("/", 1)[-1]', ('.rsplit("/", )[-1]', '.rsplit("/", 2)[-1]',
+                                     '.rsplit("/", 1)[+1]'),
+         "the last piece of a split does not depend on the limit, and a one-limit split of "
+         "an ARN or URL (which always holds the separator) has two pieces, so [1] is [-1]"),
+        ("", '.rsplit(":", 1)[-1]', ('.rsplit(":", )[-1]', '.rsplit(":", 2)[-1]',
+                                     '.rsplit(":", 1)[+1]'),
+         "the last piece of a split does not depend on the limit, and a one-limit split of "
+         "an ARN (which always holds the separator) has two pieces, so [1] is [-1]"),
+        ("", "tags: dict[str, str] = {}", ("tags: dict[str, str] = None",),
+         "_Finder.resource reads None as no tags"),
+        ("_find_queues", 'QueueUrl=url).get("Tags", {})',
+         ('QueueUrl=url).get("Tags", None)', 'QueueUrl=url).get("Tags", )'),
+         "_Finder.resource reads None as no tags"),
+        ("delete_course_resources", '"ResourceNotFound", "Could not find"))',
+         ('"XXResourceNotFoundXX", "Could not find"))', '"resourcenotfound", "Could not find"))',
+          '"RESOURCENOTFOUND", "Could not find"))'),
+         "every text holding ResourceNotFound also holds NotFound, an earlier marker"),
+        ("_find_jobs", 'key = {"tuning": "HyperParameterTuningJobSummaries"}',
+         ('.get(None, f"{plural}Summaries")', '{"TUNING":', '{"XXtuningXX":'),
+         "the special case equals the general rule: HyperParameterTuningJob + Summaries"),
+        ("", "HOURLY_USD.get(", ('(None, "XXXX"))[0]',),
+         "the default's second item (the pricing page) is never read"),
+        ("_find_alarms", 'dims = " ".join(str(d.get("Value", ""))',
+         ('"XX XX".join(', 'd.get("Value", None)', 'd.get("Value", )', 'd.get("Value", "XXXX")'),
+         "only whether the first dimension's value starts with the prefix is read"),
+        ("course_vpcs", 'if _owned("", tags) and self.mine(tags.get("Name", ""), "", tags, {})',
+         ('_owned("XXXX", tags)', '"Name", ""), None, tags', 'tags.get("Name", None)',
+          'tags.get("Name", )', 'tags.get("Name", "XXXX")', '"Name", ""), "XXXX", tags'),
+         "an empty name, None and 'XXXX' all fail the prefix and the token tests alike "
+         "(mine() skips empty and None texts)"),
+        ("table", "now = dt.datetime.now(dt.timezone.utc)", ("now = None",),
+         "age(None) reads the clock itself"),
+        ("table", '"age": r.age(now)', ('"age": r.age(None)',),
+         "age(None) reads the clock itself"),
+        ("_delete_experiment", '_delete_trial(lab, CourseResource("", "sagemaker:'
+         'experiment-trial",', ('CourseResource("", None,', '"XXsagemaker:experiment-trialXX"',
+                                '"SAGEMAKER:EXPERIMENT-TRIAL"'),
+         "the kind of the trial handed to _delete_trial is never read"),
+    ],
+}
+
+
+def equivalent_reason(name: str, mutant: str, diff: str) -> str | None:
+    """Why the survivor ``mutant`` (shown as ``diff``) is equivalent, or None."""
+    removed = [line[1:].strip() for line in diff.splitlines()
+               if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:].strip() for line in diff.splitlines()
+             if line.startswith("+") and not line.startswith("+++")]
+    function = mutant.split("__mutmut_")[0]
+    for where, old, new, why in EQUIVALENT.get(name, []):
+        if where and not function.endswith(where) and f"ǁ{where}" not in function:
+            continue
+        if any(old in line for line in removed) and any(
+                fragment in line for fragment in new for line in added):
+            return why
+    return None
+
+
 # Hand-written bugs (issue 20) that mutmut's operators do not produce: (old, new) text.
 PLANTED: dict[str, list[tuple[str, str, str]]] = {
     "guard": [(
@@ -175,14 +242,20 @@ def run(name: str, keep: bool, children: int = 1
             by_status[status] = by_status.get(status, 0) + 1
         print(f"{name}: mutmut says "
               + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
-        survivors = []
+        survivors, equivalent = [], 0
         for mutant, status in counted.items():
             if status in ("survived", "no tests", "not checked"):
                 shown = subprocess.run([mutmut, "show", mutant], cwd=work, env=env,
                                        capture_output=True, text=True, check=False).stdout
+                why = equivalent_reason(name, mutant, shown) if status == "survived" else None
+                if why is not None:
+                    equivalent += 1
+                    print(f"-- equivalent: {mutant}: {why}")
+                    continue
                 survivors.append((f"{mutant} ({status})", shown.strip()))
-        killed = len(counted) - len(survivors)
-        return killed, len(counted), survivors, missed, time.monotonic() - started
+        total = len(counted) - equivalent
+        print(f"{name}: {equivalent} equivalent mutant(s) left out of the score")
+        return total - len(survivors), total, survivors, missed, time.monotonic() - started
     finally:
         if keep:
             print(f"(kept {work})")
