@@ -32,10 +32,11 @@ site: $(STAMP)
 # conftest.py keeps each lab's cells in one worker and every Docker test in one worker); the
 # unit suite runs inside tests/test_isolation.py, in a learner-like environment, not twice.
 # The second builds the book from the labs the first executed, then opens it in a browser.
+# The offline AWS rehearsal (-m rehearsal) runs every lab twice more: not part of make test.
 WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --no-loadscope-reorder \
-		-m "not book" --ignore=tests/unit
+		-m "not book and not rehearsal" --ignore=tests/unit
 	$(BIN)/python -m pytest -m book
 
 lab: $(STAMP)
