@@ -28,10 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--dry-run", action="store_true", help="list only, delete nothing")
     sweep.add_argument("--yes", action="store_true", help="delete without asking")
     sweep.add_argument("--lab", default=None, help="only this lab's resources, e.g. 06-…")
+    sweep.add_argument("--every-learner", action="store_true",
+                       help="on aws, every learner's course resources (an instructor's "
+                            "sweep of a shared account), not only yours")
     args = parser.parse_args(argv)
     try:
         if args.command == "sweep":
-            return run_sweep(dry_run=args.dry_run, yes=args.yes, only_lab=args.lab)
+            return run_sweep(dry_run=args.dry_run, yes=args.yes, only_lab=args.lab,
+                             every_learner=args.every_learner)
         if args.command == "doctor":
             for name, value in installed_versions().items():
                 print(f"{name:10} {value}")
@@ -57,15 +61,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_sweep(*, dry_run: bool, yes: bool, only_lab: str | None,
-              answer: Callable[[str], str] = input) -> int:
-    """List, then (after a yes) delete the course's resources; 1 if anything failed."""
+              answer: Callable[[str], str] = input, every_learner: bool = False) -> int:
+    """List, then (after a yes) delete the course's resources; 1 if anything failed.
+
+    On ``aws`` only the caller's learner token's resources, unless ``every_learner``."""
     from labkit.session import start_lab
     from labkit.sweep import delete_course_resources, find_everything, format_table, table
 
     lab = start_lab("99-clean-up", quiet=True)
     try:
-        print(f"backend {lab.backend.value}, account {lab.account_id}, region {lab.region}")
-        found, problems = find_everything(lab, only_lab)
+        whose = "every learner" if every_learner else f"learner {lab.learner}"
+        print(f"backend {lab.backend.value}, account {lab.account_id}, region {lab.region}, "
+              f"{whose}")
+        found, problems = find_everything(lab, only_lab, every_learner=every_learner)
         print(format_table(table(delete_course_resources(lab, found))))
         for problem in problems:
             print(f"problem: {problem}")

@@ -21,13 +21,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 
 from labkit import guard
 from labkit.banner import print_banner
 from labkit.backend import Backend, current_backend, current_region
-from labkit.errors import LabKitError
+from labkit.errors import LabKitError, OffMachineRequestError
 from labkit.naming import learner_token
 from labkit.roles import service_trust_policy
 
@@ -584,6 +585,9 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
         state_at_start = snapshot()
         boto_session = boto3.Session(region_name=region)
         _register_moto_shims(boto_session)
+        # This session belongs to the local backend for good: even after cleanup (mock and
+        # global guard gone) a client made from it must not reach a real endpoint.
+        boto_session._session.register("before-send", _refuse_off_machine)
         account_id = LOCAL_ACCOUNT_ID
         learner = learner_token(local=True)
     else:
@@ -622,6 +626,19 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
     if not quiet:
         print_banner(lab.name, lab.backend.value, lab.region, lab.account_id, lab.learner)
     return lab
+
+
+def _refuse_off_machine(request: Any, **_: Any) -> None:
+    """A local lab's clients only ever talk to this machine (moto in process, or a moto
+    server on 127.0.0.1), before and after the lab's cleanup. While a local lab is open,
+    moto answers in process (its handler comes later) and the global guard is in place."""
+    if not guard.installed() and not guard.is_local_url(request.url):
+        raise OffMachineRequestError(
+            f"Blocked a request to {urlsplit(request.url).hostname} from a client of a "
+            "'local' lab (a client kept after lab.cleanup(), or a missing mock).",
+            "run the notebook from the top: labkit.start_lab(...) starts a fresh lab, and "
+            "make clients with lab.client(...) after it.",
+        )
 
 
 def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -31,19 +31,23 @@ def states_role(lab: Any, purpose: str, statements: Sequence[dict[str, Any]]) ->
     iam = lab.client("iam")
     name = lab.resource_name(f"{purpose}-states", max_length=64)
     policy = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+    def _delete() -> None:
+        for pol in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=name, PolicyName=pol)
+        iam.delete_role(RoleName=name)
+
     try:
         arn = str(iam.get_role(RoleName=name)["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
-
-        def _delete() -> None:
-            for pol in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-                iam.delete_role_policy(RoleName=name, PolicyName=pol)
-            iam.delete_role(RoleName=name)
-
         lab.on_cleanup(f"delete role {name}", _delete)
         trust = json.dumps(service_trust_policy("states.amazonaws.com"))
         arn = str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust,
                                   Tags=lab.tags)["Role"]["Arn"])
+    else:  # left by an interrupted run: reuse it only if it is this learner's, this lab's
+        tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name)["Tags"]}
+        _refuse_unless_owned(lab, f"role {name}", tags)
+        lab.on_cleanup(f"delete role {name}", _delete)
     iam.put_role_policy(RoleName=name, PolicyName="workflow", PolicyDocument=policy)
     return arn
 
@@ -67,15 +71,19 @@ def deploy_state_machine(
                     return str(machine["stateMachineArn"])
         return None
 
-    existing = find()
-    if existing:
-        sfn.update_state_machine(stateMachineArn=existing, definition=body, roleArn=role_arn)
-        return existing
-
     def delete() -> None:
         arn = find()
         if arn:
             sfn.delete_state_machine(stateMachineArn=arn)
+
+    existing = find()
+    if existing:  # left by an interrupted run: update it only if it is this learner's
+        tags = {t["key"]: t["value"]
+                for t in sfn.list_tags_for_resource(resourceArn=existing)["tags"]}
+        _refuse_unless_owned(lab, f"state machine {name}", tags)
+        lab.on_cleanup(f"delete state machine {name}", delete)
+        sfn.update_state_machine(stateMachineArn=existing, definition=body, roleArn=role_arn)
+        return existing
 
     lab.on_cleanup(f"delete state machine {name}", delete)
     deadline = time.monotonic() + propagation_timeout_s
@@ -90,6 +98,18 @@ def deploy_state_machine(
             if code not in ("AccessDeniedException", "InvalidArn") or time.monotonic() > deadline:
                 raise
             time.sleep(3)
+
+
+def _refuse_unless_owned(lab: Any, what: str, tags: dict[str, str]) -> None:
+    """The kit never adopts what it did not make: an existing resource is reused only when
+    its tags say course, this learner and this lab (see ``Lab.owns``)."""
+    if not lab.owns(tags):
+        raise LabKitError(
+            f"The {what} already exists and its tags do not say it is this lab's "
+            f"(found {tags or 'no tags'}).",
+            "delete it if it is yours and left over, or set COURSE_LEARNER to your own "
+            "token so your names differ from whoever made it.",
+        )
 
 
 def wait_for_execution(

@@ -164,7 +164,8 @@ def test_latest_job_name() -> None:
 def aws_lab(region: str = "ap-southeast-2") -> Lab:
     """A Lab object as on the aws backend, only to build names (no client is made)."""
     return Lab(name=LAB06, backend=Backend.AWS, region=region, boto_session=None,
-               account_id="123456789012", workdir=Path(tempfile.gettempdir()))
+               account_id="123456789012", workdir=Path(tempfile.gettempdir()),
+               learner="abcdefgh")
 
 
 def test_unique_job_name_suffix_is_base36_seconds(byoc: Any) -> None:
@@ -179,12 +180,12 @@ def test_unique_job_name_suffix_is_base36_seconds(byoc: Any) -> None:
 def test_transform_job_name_fits_in_the_longest_regions(byoc: Any) -> None:
     lab = aws_lab("ap-southeast-2")
     base = lab.resource_name("r-batch")
-    assert base == "mlecourse-06-r-batch-123456789012-ap-southeast-2"
+    assert base == "mlecourse-06-r-batch-abcdefgh"  # the longest learner token: 8
     name = byoc.unique_job_name(base, now=1_700_000_000)
-    assert name == "mlecourse-06-r-batch-123456789012-ap-southeast-2-s44we8"
-    assert len(name) == 55
-    # the old name (model name + '-' + 10-digit epoch) was 64 characters there
-    assert len(lab.resource_name("r-iris-batch") + "-1700000000") == 64
+    assert name == "mlecourse-06-r-batch-abcdefgh-s44we8"
+    assert len(name) == 36
+    # the first name (account, region, model name and a 10-digit epoch) was 64 there
+    assert len("mlecourse-06-r-iris-batch-123456789012-ap-southeast-2" + "-1700000000") == 64
     long_base = "x" * 80
     assert len(byoc.unique_job_name(long_base)) == 63
 

@@ -84,7 +84,8 @@ def test_indexing_the_aws_list_as_a_dict_fails() -> None:
 
 def aws_lab(region: str = "ap-southeast-2") -> Lab:
     return Lab(name=LAB14, backend=Backend.AWS, region=region, boto_session=None,
-               account_id="123456789012", workdir=Path(tempfile.gettempdir()))
+               account_id="123456789012", workdir=Path(tempfile.gettempdir()),
+               learner="abcdefgh")
 
 
 def test_scheduler_role_policies(lesson: Any) -> None:
@@ -106,7 +107,7 @@ def test_scheduler_role_policies(lesson: Any) -> None:
 def test_schedule_request_is_valid_and_ends(lesson: Any) -> None:
     lab = aws_lab()
     name = lab.resource_name("monday")
-    assert name == "mlecourse-14-monday-123456789012-ap-southeast-2"
+    assert name == "mlecourse-14-monday-abcdefgh"
     start = datetime(2026, 12, 3, 10, 0, tzinfo=timezone.utc)
     arn = f"arn:aws:sagemaker:ap-southeast-2:123456789012:pipeline/" \
           f"{lab.resource_name('weekly-demand')}"

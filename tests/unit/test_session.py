@@ -430,3 +430,17 @@ def test_the_local_execution_role_is_never_adopted(lab):
     iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, Tags=lab.tags)
     assert lab.execution_role_arn().endswith("/" + name)  # a re-run's: adopted
     assert lab.owns(lab.tag_dict) and not lab.owns({**lab.tag_dict, "learner": "ben2"})
+
+
+def test_a_local_labs_client_cannot_reach_aws_even_after_cleanup():
+    """After cleanup the mock and the global guard are gone; a client the learner kept from
+    the local lab must still be refused before any connection (a hook on its session)."""
+    import labkit
+    from labkit.errors import OffMachineRequestError
+
+    lab = labkit.start_lab("98-unit-test", quiet=True)
+    sts = lab.client("sts")
+    assert sts.get_caller_identity()["Account"] == lab.account_id
+    assert lab.cleanup(verbose=False) == []
+    with pytest.raises(OffMachineRequestError, match="sts.us-east-1.amazonaws.com|sts\\."):
+        sts.get_caller_identity()

@@ -138,3 +138,35 @@ def test_wait_times_out_with_a_clear_error(lab):
     with pytest.raises(LabKitError, match="still RUNNING"):
         wait_for_execution(sfn, ex["executionArn"], timeout_s=0.3, poll_s=0.1)
     sfn.stop_execution(executionArn=ex["executionArn"])
+
+
+def test_a_leftover_role_or_machine_is_reused_only_when_its_tags_say_it_is_this_labs(lab):
+    """The kit never adopts: someone else's role or state machine under the lab's name is
+    refused; this learner's leftover from an interrupted run is reused and then deleted."""
+    iam, sfn = lab.client("iam"), lab.client("stepfunctions")
+    left = {}  # registered first, so it runs after every deletion, before the mock stops
+    lab.on_cleanup("look", lambda: left.update(
+        machines=sfn.list_state_machines()["stateMachines"],
+        roles=[r["RoleName"] for r in iam.list_roles()["Roles"]]))
+    name = lab.resource_name("unit-states", max_length=64)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    theirs = [{"Key": "course", "Value": "mle-on-aws"}, {"Key": "learner", "Value": "zz99"},
+              {"Key": "lab", "Value": lab.name}]
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, Tags=theirs)
+    with pytest.raises(LabKitError, match="tags do not say it is this lab's"):
+        states_role(lab, "unit", [])
+    assert iam.list_role_policies(RoleName=name)["PolicyNames"] == []  # left untouched
+    iam.delete_role(RoleName=name)
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, Tags=lab.tags)
+    role = states_role(lab, "unit", [{"Effect": "Allow", "Action": "sagemaker:*",
+                                      "Resource": "*"}])
+    machine = sfn.create_state_machine(
+        name="unit-left", definition=json.dumps(DEFINITION), roleArn=role,
+        tags=[{"key": "lab", "value": "another-lab"}])["stateMachineArn"]
+    with pytest.raises(LabKitError, match="state machine unit-left"):
+        deploy_state_machine(lab, "unit-left", DEFINITION, role)
+    sfn.tag_resource(resourceArn=machine,
+                     tags=[{"key": t["Key"], "value": t["Value"]} for t in lab.tags])
+    assert deploy_state_machine(lab, "unit-left", DEFINITION, role) == machine
+    assert lab.cleanup(verbose=False) == []
+    assert left["machines"] == [] and name not in left["roles"]
