@@ -52,10 +52,24 @@ EXECUTION_ROLE = "mlecourse-sagemaker-execution"
 
 POLICY_FILE = REPO_ROOT / "policies" / "course-learner.json"
 
-EXECUTION_ROLE_POLICY = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
-    "Resource": ["arn:aws:s3:::mlecourse-*", "arn:aws:s3:::mlecourse-*/*"]}]}
-"""What the rehearsal's execution role may do (the jobs do not run; the SDK asks)."""
+EXECUTION_ROLE_TYPES = ("training", "serving", "pipeline", "feature_store")
+"""The SDK's role types the labs use the execution role for."""
+
+
+def execution_role_policies() -> dict[str, Any]:
+    """The execution role's policies: what the SageMaker SDK itself says a role of each type
+    in :data:`EXECUTION_ROLE_TYPES` needs (``sagemaker.core.helper.iam_policies``), so its
+    role validation (``iam:SimulatePrincipalPolicy``) answers as for a well-made role."""
+    from sagemaker.core.helper.iam_policies import IAM_POLICY_CONFIG
+    from sagemaker.core.helper.iam_role_resolver import _replace_placeholders
+
+    policies: dict[str, Any] = {}
+    for kind in EXECUTION_ROLE_TYPES:  # the SDK's own rendering: course buckets, any key
+        rendered = _replace_placeholders(IAM_POLICY_CONFIG[kind]["policies"],
+                                         s3_resource="mlecourse-*", kms_resource="*",
+                                         account_id=ACCOUNT_ID)
+        policies.update({f"{kind}-{name}"[:128]: doc for name, doc in rendered.items()})
+    return policies
 
 REQUEST_LOG_ENV = "REHEARSAL_REQUEST_LOG"
 ENDPOINT_ENV = "REHEARSAL_ENDPOINT"
@@ -163,8 +177,9 @@ class RehearsalServer:
             "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
             "Action": "sts:AssumeRole"}]}
         iam.create_role(RoleName=EXECUTION_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
-        iam.put_role_policy(RoleName=EXECUTION_ROLE, PolicyName="course-buckets",
-                            PolicyDocument=json.dumps(EXECUTION_ROLE_POLICY))
+        for name, document in execution_role_policies().items():
+            iam.put_role_policy(RoleName=EXECUTION_ROLE, PolicyName=name,
+                                PolicyDocument=json.dumps(document))
         self.set_auth(True)
         return Learner(key["AccessKeyId"], key["SecretAccessKey"], new_token())
 
@@ -225,6 +240,7 @@ def _add_moto_operations() -> None:
 
     - EventBridge ``TestEventPattern`` (moto's is an empty stub: no ``Result``): answered
       with moto's own pattern engine, the one the ``local`` backend uses;
+    - SageMaker ``DeleteFeatureGroup`` (moto answers HTTP 500);
     - SageMaker ``DeleteModelPackage`` and ``DeleteModelPackageGroup`` (a group that still
       has versions is refused with ``ConflictException``, as SageMaker documents:
       https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteModelPackageGroup.html).
@@ -277,7 +293,16 @@ def _add_moto_operations() -> None:
                                 "EvalDecision": decision})
         return ActionResult({"EvaluationResults": results, "IsTruncated": False})
 
+    def delete_feature_group(self: Any) -> str:
+        backend = self.sagemaker_backend
+        name = str(self._get_param("FeatureGroupName"))
+        for arn in [a for a, g in backend.feature_groups.items()
+                    if name in (a, g.feature_group_name)]:
+            del backend.feature_groups[arn]
+        return "{}"
+
     IAMResponse.simulate_principal_policy = simulate_principal_policy  # type: ignore[attr-defined]
+    SageMakerResponse.delete_feature_group = delete_feature_group  # type: ignore[attr-defined]
     EventsHandler.test_event_pattern = test_event_pattern  # type: ignore[method-assign,assignment]
     SageMakerResponse.delete_model_package = delete_model_package  # type: ignore[attr-defined]
     SageMakerResponse.delete_model_package_group = (  # type: ignore[attr-defined]
@@ -416,6 +441,9 @@ def kernel_env(server: RehearsalServer, learner: Learner, workdir: Path,
         "AWS_EC2_METADATA_DISABLED": "true",
         "COURSE_LEARNER": learner.token,
         "DOCKER_HOST": NO_DOCKER,
+        # botocore gzips PutMetricData bodies; moto's signature check reads them unzipped
+        # and answers SignatureDoesNotMatch: the kernel sends them uncompressed
+        "AWS_DISABLE_REQUEST_COMPRESSION": "true",
         "COURSE_WORKDIR": str(workdir),
         "COURSE_SAGEMAKER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT_ID}:role/{EXECUTION_ROLE}",
         "NETWORK_AUDIT_LOG": str(audit_log),
@@ -796,6 +824,14 @@ PLAN.update({
         "answer 404)"),
     "13-processing-jobs": Stop("b8edfb8a", f"{COMPUTE}: the next cells read the "
                                "processing job's outputs from S3"),
+    "12a-model-monitor-data-quality": Stop("c12a0003", f"{COMPUTE}: the monitoring "
+                                           "processing job's report is read next"),
+    "20-ingesting-training-data": Stop("land", "moto's Firehose does not read a Kinesis "
+                                       "source stream, so nothing lands in S3 to read"),
+    "14-pipelines-batch-schedules": Stop("73f80ac7", f"{COMPUTE}: moto's pipelines run no "
+                                         "steps (ListPipelineExecutionSteps fails)"),
+    "25b-data-parallel-training": Stop("c25b-22", f"{COMPUTE}: the next cells read the "
+                                       "training job's model and output archives"),
     "04-vpc-isolation": Stop(None, known_failure=(
         "cell 6: the kit refuses CreateVpcEndpoint (register-before-create): the lab "
         "registers one clean-up for its whole network, not kind='ec2:vpc-endpoint'")),
