@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import os
 import shutil
@@ -326,8 +327,12 @@ class LabNotebook(IPyNbFile):
             self.write_executed()
 
     def write_executed(self) -> None:
-        """Save the first run's outputs and timings for the book test and the benchmark."""
-        nb = nbformat.read(str(self.path), as_version=4)
+        """Save the first run's outputs and timings for the book test and the benchmark.
+
+        From the notebook as collected (the code that ran), not as it is on disk now: an
+        edit during the run would pair outputs with other cells. The source digest then
+        tells the book test that the lab changed since, and it executes the lab itself."""
+        nb = copy.deepcopy(self.nb)
         first = [c for c in self.cells if c.run == 1]
         code = [c for c in nb.cells if c.cell_type == "code"]
         for count, (cell, item) in enumerate(zip(code, first, strict=True), start=1):
