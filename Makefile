@@ -30,13 +30,14 @@ site: $(STAMP)
 
 # Two pytest runs. The first spreads the labs and tests over $(WORKERS) processes (pytest-xdist;
 # conftest.py keeps each lab's cells in one worker and every Docker test in one worker); the
-# unit suite runs inside tests/test_isolation.py, in a learner-like environment, not twice.
+# unit tests that need no Docker run inside tests/test_isolation.py, in a learner-like
+# environment, not twice; the Docker ones run in the Docker worker.
 # The second builds the book from the labs the first executed, then opens it in a browser.
 # The offline AWS rehearsal (-m rehearsal) runs every lab twice more: not part of make test.
 WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --no-loadscope-reorder \
-		-m "not book and not rehearsal" --ignore=tests/unit
+		-m "not book and not rehearsal and not (unit and not docker)"
 	$(BIN)/python -m pytest -m book
 
 lab: $(STAMP)

@@ -84,10 +84,10 @@ def xdist_group(item: pytest.Item) -> str:
     return item.path.relative_to(REPO_ROOT).as_posix()
 
 
-EXPECTED_SECONDS = {"docker": 10_000.0}
+EXPECTED_SECONDS = {"docker": 10_000.0, "tests/test_isolation.py": 5_000.0}
 """Groups that take longest start first, so that no worker is left with a long one at the
-end: the Docker group (Docker labs, container tests, and the isolation test, which runs the
-unit suite) first, then the labs by their last measured time (``_build/executed``)."""
+end: the Docker group (Docker labs and tests) first, then the isolation test (the unit tests
+that need no Docker), then the labs by their last measured time (``_build/executed``)."""
 
 
 def _expected_seconds(group: str) -> float:
@@ -108,7 +108,14 @@ def _loadgroup(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "loadgroup", False))
 
 
+UNIT_DIR = REPO_ROOT / "tests" / "unit"
+
+
 def pytest_itemcollected(item: pytest.Item) -> None:
+    if UNIT_DIR in item.path.parents:
+        # make test runs the unit tests that need no Docker only inside the isolation test
+        # (-m "not (unit and not docker)"), and the Docker ones in the Docker worker.
+        item.add_marker(pytest.mark.unit)
     if not _loadgroup(item.config):
         return
     group = xdist_group(item)

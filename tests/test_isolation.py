@@ -6,11 +6,12 @@ unit suite in such an environment (in a separate process whose every socket conn
 name lookup is logged by tests/offline/audit) and checks that nothing left the machine and
 the learner's file is still there.
 
-It is also the only run of the unit suite in ``make test`` (which leaves ``tests/unit`` out of
-its main pytest): every unit test runs in the hostile environment, and a failing one fails
-this test with its name. It is marked ``docker`` because the unit suite's Docker tests run
-inside it: under xdist it then shares the one worker that runs Docker tests, so no other
-test's containers overlap with them (or are removed by its session-end clean-up).
+It is also the only run of the unit tests that need no Docker in ``make test`` (whose main
+pytest leaves them out: ``-m "not (unit and not docker)"``): each runs in the hostile
+environment, and a failing one fails this test with its name. The unit tests that use Docker
+run in the main pytest, in the one worker that runs Docker tests (under xdist no two Docker
+tests overlap, and a session's end removes the containers it started: a second pytest here
+running Docker tests would remove the Docker worker's).
 """
 
 from __future__ import annotations
@@ -21,15 +22,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from labkit.paths import REPO_ROOT
 
 sys.path.insert(0, str(Path(__file__).parent / "offline"))
 from test_offline import REAL_LOOKING, is_on_this_machine  # noqa: E402
 
 
-@pytest.mark.docker
 def test_unit_suite_reaches_no_account_and_no_learner_file(tmp_path):
     home = tmp_path / "home"
     planted = home / ".cache" / "mle-course" / "01-iam-cross-account" / "my-notes.txt"
@@ -47,8 +45,8 @@ def test_unit_suite_reaches_no_account_and_no_learner_file(tmp_path):
         "PYTHONPATH": os.pathsep.join(filter(None, [str(audit), env.get("PYTHONPATH")])),
     })
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/unit", "-q", "-rfE", "-p", "no:randomly",
-         "-o", "addopts="],
+        [sys.executable, "-m", "pytest", "tests/unit", "-m", "not docker", "-q", "-rfE",
+         "-p", "no:randomly", "-o", "addopts="],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200,
     )
     failed = [line for line in result.stdout.splitlines()
