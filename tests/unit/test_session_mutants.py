@@ -312,14 +312,68 @@ def test_moto_lacks_model_package_deletes_the_lab_adds_them(monkeypatch, tmp_pat
         assert info.value.response["Error"] == {
             "Code": "ConflictException", "Message": "Model package group g1 is not empty."}
         sm.delete_model_package(ModelPackageName=arns[0])
-        sm.delete_model_package(ModelPackageName=arns[1])
+        sm.delete_model_package(ModelPackageName="g1/2")  # by name: group/version
         left = [p["ModelPackageArn"] for g in ("g1", "g2") for p in sm.list_model_packages(
             ModelPackageGroupName=g)["ModelPackageSummaryList"]]
         assert left == [arns[2]]
         assert sm.delete_model_package_group(ModelPackageGroupName="g1")[
             "ResponseMetadata"]["HTTPStatusCode"] == 200
+        sm.delete_model_package_group(ModelPackageGroupName="g1")  # gone: no error
         groups = [g["ModelPackageGroupName"] for g in sm.list_model_package_groups()[
             "ModelPackageGroupSummaryList"]]
         assert groups == ["g2"]
         sm.delete_model_package(ModelPackageName=arns[2])
         sm.delete_model_package_group(ModelPackageGroupName="g2")
+
+
+# ---------------------------------------------------------------- clean_up_by_tag
+def nat(ident, lab, state="available"):
+    return {"NatGatewayId": ident, "VpcId": "vpc-9", "State": state,
+            "Tags": [{"Key": "course", "Value": "mle-on-aws"}, {"Key": "lab", "Value": lab},
+                     {"Key": "learner", "Value": "local"}]}
+
+
+def nat_world(answers=None):
+    return FakeAWS({
+        ("resourcegroupstaggingapi", "GetResources"): AWSError("AccessDenied", "optional"),
+        ("ec2", "DescribeVpcs"): {"Vpcs": []},
+        ("ec2", "DescribeNatGateways"): {"NatGateways": [
+            nat("nat-1", "04-net"), nat("nat-2", "02-s3-events"),
+            nat("nat-3", "04-net", "deleted"), nat("nat-4", "04-network")]},
+        ("ec2", "DeleteNatGateway"): {}, **(answers or {})}).install()
+
+
+def test_clean_up_by_tag_deletes_only_this_labs_tagged_resources(tmp_path):
+    aws = nat_world()
+    lab = fake_lab(tmp_path, name="04-net")
+    lab.clean_up_by_tag("ec2:natgateway")
+    assert aws.calls == []  # nothing happens until the clean-up
+    assert lab.cleanup() == []
+    assert aws.params("DeleteNatGateway") == [{"NatGatewayId": "nat-1"}]
+
+
+def test_clean_up_by_tag_reports_what_it_could_not_delete_or_list(tmp_path, capsys):
+    nat_world({("ec2", "DeleteNatGateway"): AWSError("DependencyViolation", "in use")})
+    lab = fake_lab(tmp_path, name="04-net")
+    lab.clean_up_by_tag("ec2:natgateway")
+    assert lab.cleanup() == [
+        "delete this lab's tagged ec2:natgateway: ec2:natgateway nat-1: failed: An error "
+        "occurred (DependencyViolation) when calling the DeleteNatGateway operation: in use"]
+    assert "cleaned:" not in capsys.readouterr().out
+    nat_world({("ec2", "DescribeNatGateways"): AWSError("UnauthorizedOperation", "no"),
+               ("ec2", "DescribeAddresses"): {"Addresses": []}})
+    lab = fake_lab(tmp_path, name="04-net")
+    lab.clean_up_by_tag("ec2:natgateway", "ec2:elastic-ip")
+    assert lab.cleanup(verbose=False) == [
+        "delete this lab's tagged ec2:natgateway, ec2:elastic-ip: could not list "
+        "ec2:natgateway: An error occurred (UnauthorizedOperation) when calling the "
+        "DescribeNatGateways operation: no"]
+
+
+def test_clean_up_by_tag_refuses_kinds_the_sweep_does_not_know(tmp_path):
+    lab = fake_lab(tmp_path, name="04-net")
+    with pytest.raises(LabKitError) as info:
+        lab.clean_up_by_tag("ec2:natgateway", "lambda:function", "ec2:nat")
+    assert info.value.problem == "clean_up_by_tag: unknown kinds ['ec2:nat', 'lambda:function']."
+    assert info.value.fix == "pass kinds from labkit.sweep.KINDS, e.g. 'ec2:natgateway'."
+    assert lab.cleanup(verbose=False) == []  # nothing was registered
