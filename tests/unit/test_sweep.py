@@ -316,3 +316,29 @@ def test_kind_and_name(arn, expected):
 def test_not_an_arn():
     with pytest.raises(LabKitError, match="not an ARN"):
         kind_and_name("mlecourse-bucket")
+
+
+def test_the_local_sweep_skips_services_moto_never_served(monkeypatch):
+    """Locally, a service whose moto backend this process never imported holds nothing, so
+    the sweep does not list it (listing would import it: CloudFormation's takes seconds);
+    a service moto served is listed as before."""
+    import sys
+
+    import labkit
+    from labkit import sweep
+
+    lab = labkit.start_lab("98-unit-test", quiet=True)
+    try:
+        lab.client("sqs").create_queue(QueueName="mlecourse-98-left", tags=lab.tag_dict)
+        monkeypatch.delitem(sys.modules, "moto.cloudformation", raising=False)
+        listed = []
+        real = sweep._Finder.client
+        monkeypatch.setattr(sweep._Finder, "client",
+                            lambda self, service: listed.append(service) or real(self, service))
+        found, problems = sweep.find_everything(lab)
+        assert "cloudformation" not in listed and "sqs" in listed
+        assert [r.name for r in found if r.kind.startswith("sqs")] == ["mlecourse-98-left"]
+        assert problems == []
+        assert "moto.cloudformation" not in sys.modules
+    finally:
+        lab.cleanup(verbose=False)
