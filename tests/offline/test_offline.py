@@ -11,7 +11,9 @@ import ipaddress
 import json
 import os
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,6 +99,7 @@ def test_lab00_in_a_fresh_kernel_talks_only_to_this_machine(tmp_path):
     notebook = LABS_DIR / "00-getting-started" / "00-check-environment.ipynb"
     nb = nbformat.read(notebook, as_version=4)
     old_env = os.environ.copy()
+    started = int(time.time())
     os.environ.clear()
     os.environ.update(env)  # the kernel inherits this environment
     try:
@@ -107,6 +110,18 @@ def test_lab00_in_a_fresh_kernel_talks_only_to_this_machine(tmp_path):
         os.environ.update(old_env)
     events = [json.loads(line) for line in log.read_text().splitlines()]
     assert events, "the audit hook recorded nothing: the test would not see a leak"
-    off_machine = [e for e in events if not is_on_this_machine(e["target"])]
+    starts = [e for e in events if e["event"] == "start"]
+    off_machine = [e for e in events
+                   if e["event"] != "start" and not is_on_this_machine(e["target"])]
     assert off_machine == [], off_machine
-    assert sys.executable  # the kernel ran with this interpreter's packages
+    # The kernel that ran the lab was this environment's Python (its packages, the audit
+    # hook loaded in it), not another interpreter on the PATH.
+    kernels = [e for e in starts if e["argv"][:1] == ["-m"]]  # python -m ipykernel_launcher
+    assert [e["prefix"] for e in kernels] == [sys.prefix], json.dumps(starts)
+    # The Docker daemon pulled nothing while the lab ran (its containers talk through a
+    # Unix socket the audit hook counts as local, so ask the daemon itself).
+    pulls = subprocess.run(
+        ["docker", "events", "--since", str(started), "--until", str(int(time.time()) + 1),
+         "--filter", "type=image", "--filter", "event=pull", "--format", "{{json .}}"],
+        capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    assert pulls == [], pulls

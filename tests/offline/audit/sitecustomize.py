@@ -37,3 +37,11 @@ def _audit(event, args):
 
 if _log:
     sys.addaudithook(_audit)
+    # Which interpreter each process is (the test checks the lab's kernel was the venv's).
+    try:
+        with open(_log, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"event": "start", "pid": os.getpid(), "prefix": sys.prefix,
+                                 "executable": sys.executable, "argv": sys.argv[:3]},
+                                default=str) + "\n")
+    except OSError:
+        pass
