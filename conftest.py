@@ -52,6 +52,10 @@ def _docker_names(kind: str) -> set[str]:
     return set(out.split())
 
 
+LEARNER_SETTINGS = ("COURSE_LEARNER", "COURSE_ENDPOINT_NAME", "COURSE_SAGEMAKER_ROLE_ARN")
+"""Variables a learner sets for the aws backend; tests and lab runs never see them."""
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     global _run_root
@@ -60,6 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
     tempfile.tempdir = None
     os.environ["COURSE_BACKEND"] = "local"
     os.environ["COURSE_WORKDIR"] = str(_run_root / "work")
+    for key in LEARNER_SETTINGS:  # a learner's own token, endpoint or role never applies
+        os.environ.pop(key, None)
     if not config.option.basetemp:
         config.option.basetemp = str(_run_root / "pytest")
 
@@ -175,6 +181,8 @@ def course_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Every test: local backend, its own work folder; a learner's settings never apply."""
     monkeypatch.setenv("COURSE_BACKEND", "local")
     monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path / "course-work"))
+    for key in LEARNER_SETTINGS:
+        monkeypatch.delenv(key, raising=False)
 
 
 # ---------------------------------------------------------------- labs under nbval, twice
