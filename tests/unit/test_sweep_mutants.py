@@ -1432,3 +1432,20 @@ def test_a_long_firehose_listing_continues_after_the_last_name(sweep, tmp_path):
 def test_the_lab_read_from_a_name(sweep, name, lab):
     assert sweep._lab_of(name, {}) == lab
     assert sweep._lab_of(name, {"lab": "07-shop"}) == "07-shop"
+
+
+def test_on_moto_only_the_services_moto_has_served_are_listed(sweep, tmp_path, monkeypatch):
+    import sys
+    import types
+
+    lab = fake_lab(tmp_path)
+    lab._mock = object()  # the in-process mock is on
+    for name in [n for n in sys.modules if n.startswith("moto.")]:
+        monkeypatch.delitem(sys.modules, name)
+    for name in ("moto.stepfunctions", "moto.applicationautoscaling", "moto.sqs"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    world().install()
+    found, problems = sweep.find_everything(lab)
+    assert problems == []
+    assert {r.kind.split(":")[0] for r in found} == {"states", "application-autoscaling",
+                                                      "sqs"}
