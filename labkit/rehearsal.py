@@ -717,7 +717,7 @@ class Rehearsal:
     @property
     def off_machine(self) -> list[dict[str, Any]]:
         # a target that is a string is a Unix socket's path (on this machine)
-        return [c for c in self.connections if isinstance(c["target"], list)
+        return [c for c in self.connections if isinstance(c.get("target"), list)
                 and c["target"] and not is_on_this_machine(c["target"][0])]
 
     @property
