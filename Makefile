@@ -3,14 +3,15 @@
 #   make test   runs the unit tests, every lab twice under nbval (2 processes), the book
 # Also: make lab (JupyterLab on the labs), make bench (times per lab, make test, make site),
 #       make bundle (an offline classroom: wheelhouse and Docker images),
-#       make test-python PY=python3.12 (the labs that need no Docker, on another Python).
+#       make test-python PY=python3.12 (the labs that need no Docker, on another Python),
+#       make rehearsal (every lab's aws branch against a moto server with IAM enforced).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KIT_HASH := _build/.kit-hash
 
-.PHONY: site test lab bench test-python bundle clean-site mutation
+.PHONY: site test lab bench test-python bundle clean-site mutation rehearsal
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --no-loadscope-reorder \
 		-m "not book and not rehearsal and not (unit and not docker)"
 	$(BIN)/python -m pytest -m book
+
+# Every lab's aws branch, twice, against a moto server on 127.0.0.1 with IAM enforced, in
+# ap-southeast-2, with policies/course-learner.json as the learner's only permissions.
+rehearsal: $(STAMP)
+	$(BIN)/python -m pytest -m rehearsal tests/rehearsal
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab labs/00-getting-started/00-check-environment.ipynb
