@@ -832,12 +832,13 @@ PLAN.update({
                                          "steps (ListPipelineExecutionSteps fails)"),
     "25b-data-parallel-training": Stop("c25b-22", f"{COMPUTE}: the next cells read the "
                                        "training job's model and output archives"),
-    "04-vpc-isolation": Stop(None, known_failure=(
-        "cell 6: the kit refuses CreateVpcEndpoint (register-before-create): the lab "
-        "registers one clean-up for its whole network, not kind='ec2:vpc-endpoint'")),
-    "11-experiments": Stop(None, known_failure=(
-        "cell 4: the kit refuses CreateMlflowTrackingServer (register-before-create): the "
-        "lab registers the server's deletion under another name")),
+    "04-vpc-isolation": Stop("43d937b1", "the isolated probe runs in a new network "
+                             "namespace, where the rehearsal's own connection hook (not "
+                             "the kernel) answers; Studio cannot make namespaces and "
+                             "skips the step"),
+    "11-experiments": Stop("mlf-uri", "moto's server answers CreateMlflowTrackingServer "
+                           "with an internal error (500); a managed MLflow server is "
+                           "compute moto does not run"),
     "06-bring-your-own-container-r": Stop("0a461b6c", "builds the R image with Docker and "
                                           "pushes it to ECR: no Docker in the rehearsal "
                                           "(as in Studio) and no registry behind moto's ECR"),
