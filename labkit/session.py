@@ -342,6 +342,18 @@ class Lab:
         arn = os.environ.get("COURSE_SAGEMAKER_ROLE_ARN", "").strip()
         if arn:
             return arn
+        from labkit import naming
+
+        if not naming.STUDIO_METADATA.exists():
+            # Outside Studio the SDK would return the caller's own role (an SSO role, say),
+            # which SageMaker cannot assume: jobs would fail minutes later. Say it now.
+            raise LabKitError(
+                "No SageMaker execution role: COURSE_SAGEMAKER_ROLE_ARN is not set and this "
+                "is not SageMaker Studio.",
+                "create a role SageMaker can assume (trust sagemaker.amazonaws.com), named "
+                "mlecourse-… so the course policy may pass it, and set "
+                "COURSE_SAGEMAKER_ROLE_ARN to its ARN.",
+            )
         try:
             from sagemaker.core.helper.session_helper import get_execution_role
 

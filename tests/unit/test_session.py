@@ -229,6 +229,10 @@ def test_aws_backend_prints_the_real_account_first_and_names_by_account(monkeypa
         assert lab.instance_type("ml.m5.large") == "ml.m5.large"
         with pytest.raises(LabKitError, match="local' backend only"):
             lab.moto_server_url()
+        # outside Studio, no silent fallback to the caller's own role (an SSO role, say)
+        with pytest.raises(LabKitError, match="not SageMaker Studio"):
+            lab.execution_role_arn()
+        assert calls == ["sts:GetCallerIdentity"]  # refused before asking anything
         monkeypatch.setenv("COURSE_SAGEMAKER_ROLE_ARN", "arn:aws:iam::210987654321:role/sm")
         assert lab.execution_role_arn() == "arn:aws:iam::210987654321:role/sm"
     finally:
