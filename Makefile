@@ -66,7 +66,8 @@ test-python:
 bundle: $(STAMP)
 	$(BIN)/python tools/classroom_bundle.py
 
-# Mutation testing of labkit's core (guard, backend, events; about 1.5 min). Not in make test.
+# Mutation testing of labkit's core (guard, backend, events, session, sweep, schedules; mutmut,
+# niced; tens of minutes, more on a busy machine). Not in make test.
 mutation: $(STAMP)
 	nice -n 10 $(BIN)/python tools/mutation.py
 

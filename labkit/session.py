@@ -553,7 +553,7 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
     lab started. Calling it again (re-running the notebook) cleans up the previous lab first.
     """
     global _active
-    if not _LAB_NAME.match(name):
+    if not _LAB_NAME.fullmatch(name):
         raise LabKitError(
             f"start_lab({name!r}): a lab name is its two-digit number and a slug.",
             "use the notebook's file name without .ipynb, e.g. '01-iam-cross-account'.",

@@ -448,3 +448,10 @@ def test_a_local_labs_client_cannot_reach_aws_even_after_cleanup():
     assert lab.cleanup(verbose=False) == []
     with pytest.raises(OffMachineRequestError, match="sts.us-east-1.amazonaws.com|sts\\."):
         sts.get_caller_identity()
+
+
+def test_a_lab_name_with_a_trailing_newline_is_refused():
+    """'$' in a regular expression also matches before a final newline: the name check must
+    match the whole string."""
+    with pytest.raises(LabKitError):
+        labkit.start_lab("98-unit-test\n", quiet=True)
