@@ -209,7 +209,11 @@ class _Finder:
         tags.update(self.tagged().get(arn, {}))
         if not (parent_owned or _owned(name, tags)) or tags.get(KEEP_TAG) == "true":
             return None
-        if not self.mine(name, arn, tags, extra):
+        # An untagged child of this learner's own course VPC (a subnet, a route table) is
+        # this learner's: the VPC cannot be deleted while it is there. (course_vpcs() keeps
+        # to the learner; other parents, such as a schedule group, say only "course".)
+        inherited = parent_owned and kind.startswith("ec2:") and "learner" not in tags
+        if not inherited and not self.mine(name, arn, tags, extra):
             return None
         return CourseResource(arn, kind, name, _lab_of(name, tags), _created(item), hourly,
                               {k: v for k, v in extra.items() if v})

@@ -342,3 +342,33 @@ def test_the_local_sweep_skips_services_moto_never_served(monkeypatch):
         assert "moto.cloudformation" not in sys.modules
     finally:
         lab.cleanup(verbose=False)
+
+
+def test_an_untagged_subnet_in_the_learners_own_vpc_is_the_learners(monkeypatch):
+    """On aws the sweep keeps to one learner; a child the lab made without tags inside that
+    learner's course VPC must still be found, or the VPC's deletion fails. Another learner's
+    VPC's child is not."""
+    import labkit
+    from labkit import sweep
+
+    lab = labkit.start_lab("98-unit-test", quiet=True)
+    try:
+        ec2 = lab.client("ec2")
+
+        def vpc(learner):
+            tags = [{"Key": "course", "Value": "mle-on-aws"},
+                    {"Key": "learner", "Value": learner}, {"Key": "lab", "Value": lab.name}]
+            vid = ec2.create_vpc(CidrBlock="10.9.0.0/16", TagSpecifications=[
+                {"ResourceType": "vpc", "Tags": tags}])["Vpc"]["VpcId"]
+            return vid, ec2.create_subnet(VpcId=vid, CidrBlock="10.9.1.0/24")[
+                "Subnet"]["SubnetId"]
+
+        _, mine = vpc("abc123")
+        _, theirs = vpc("zz9999")
+        finder = sweep._Finder(lab)
+        finder.learner = "abc123"  # as on aws, for learner abc123
+        kind = next(k for k in sweep.KINDS if k.name == "ec2:subnet")
+        found = {r.extra["id"] for r in kind.find(finder) if r is not None}
+        assert mine in found and theirs not in found
+    finally:
+        lab.cleanup(verbose=False)
