@@ -942,7 +942,8 @@ def find_everything(lab: Lab, only_lab: str | None = None, *,
                 if only_lab and (resource.lab or "").split(" ")[0] not in (
                         only_lab, only_lab.split("-", 1)[0]):
                     continue
-                found[(resource.kind, resource.arn)] = resource
+                # a kind whose listing gives no ARN (some log groups) is keyed by its name
+                found[(resource.kind, resource.arn or resource.name)] = resource
         except Exception as exc:  # noqa: BLE001 - report and list the other kinds
             if not _listing_unsupported(lab, exc):
                 finder.problems.append(f"could not list {kind.name}: {exc}")

@@ -372,3 +372,25 @@ def test_an_untagged_subnet_in_the_learners_own_vpc_is_the_learners(monkeypatch)
         assert mine in found and theirs not in found
     finally:
         lab.cleanup(verbose=False)
+
+
+def test_two_resources_listed_without_an_arn_are_two_resources(monkeypatch):
+    """Some listings give no ARN (a log group without one): the sweep must not fold two of
+    them into one and leave the other behind."""
+    import labkit
+    from labkit import sweep
+
+    def find(f):
+        yield sweep.CourseResource("", "logs:log-group", "/mlecourse/98-a", "98-unit-test")
+        yield sweep.CourseResource("", "logs:log-group", "/mlecourse/98-b", "98-unit-test")
+
+    kind = sweep.Kind("logs:log-group", find, lambda lab, r: "deleted", ())
+    monkeypatch.setattr(sweep, "KINDS", [kind])
+    lab = labkit.start_lab("98-unit-test", quiet=True)
+    try:
+        monkeypatch.setattr(lab, "_mock", None)  # list it even if moto never served logs
+        found, _ = sweep.find_everything(lab)
+        assert sorted(r.name for r in found) == ["/mlecourse/98-a", "/mlecourse/98-b"]
+    finally:
+        monkeypatch.undo()
+        lab.cleanup(verbose=False)
