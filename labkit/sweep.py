@@ -146,7 +146,8 @@ def _lab_of(name: str, tags: dict[str, str]) -> str | None:
 
 _CREATED_KEYS = ("CreationTime", "CreateDate", "CreationDate", "CreatedTime", "CreateTime",
                  "creationDate", "createdAt", "CreatedAt", "CreationTimestamp",
-                 "CreatedTimestamp", "AlarmConfigurationUpdatedTimestamp")
+                 "CreatedTimestamp", "StreamCreationTimestamp",
+                 "AlarmConfigurationUpdatedTimestamp")
 
 
 def _created(item: dict[str, Any]) -> dt.datetime | None:

@@ -394,3 +394,14 @@ def test_two_resources_listed_without_an_arn_are_two_resources(monkeypatch):
     finally:
         monkeypatch.undo()
         lab.cleanup(verbose=False)
+
+
+def test_a_kinesis_streams_age_comes_from_its_summary():
+    """ListStreams' StreamSummaries carry StreamCreationTimestamp (botocore's kinesis model):
+    the sweep shows the stream's age, not '?'."""
+    import datetime as dt
+
+    from labkit import sweep
+
+    when = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
+    assert sweep._created({"StreamName": "s", "StreamCreationTimestamp": when}) == when
