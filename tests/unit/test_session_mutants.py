@@ -377,3 +377,367 @@ def test_clean_up_by_tag_refuses_kinds_the_sweep_does_not_know(tmp_path):
     assert info.value.problem == "clean_up_by_tag: unknown kinds ['ec2:nat', 'lambda:function']."
     assert info.value.fix == "pass kinds from labkit.sweep.KINDS, e.g. 'ec2:natgateway'."
     assert lab.cleanup(verbose=False) == []  # nothing was registered
+
+
+# ---------------------------------------------------------------- Lab.bucket
+# S3 facts (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html: a missing
+# bucket answers 404, one the caller may not read 403;
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html: outside us-east-1
+# the request names the Region in CreateBucketConfiguration.LocationConstraint, and a taken
+# name fails with BucketAlreadyExists or BucketAlreadyOwnedByYou).
+OWN_TAGS = [{"Key": "course", "Value": "mle-on-aws"}, {"Key": "lab", "Value": "98-unit-test"},
+            {"Key": "learner", "Value": "ana1"}]
+EMPTY_BUCKET = {("s3", "ListObjectVersions"): {"IsTruncated": False},
+                ("s3", "DeleteBucket"): {}}
+
+
+def s3_world(head, **answers):
+    base = {("s3", "HeadBucket"): head, ("s3", "CreateBucket"): {},
+            ("s3", "PutBucketTagging"): {}, **EMPTY_BUCKET}
+    base.update({("s3", op): a for op, a in answers.items()})
+    return FakeAWS(base).install()
+
+
+@pytest.mark.parametrize("missing", ["404", "NoSuchBucket", "NotFound"])
+def test_bucket_creates_tags_and_registers_its_deletion(tmp_path, capsys, missing):
+    aws = s3_world(AWSError(missing, "", 404))
+    lab = fake_lab(tmp_path, local=False, region="eu-west-1", learner="ana1",
+                   account="210987654321")
+    name = "mlecourse-98-data-ana1-210987654321-eu-west-1"
+    assert lab.bucket() == name
+    assert aws.ops() == ["HeadBucket", "CreateBucket", "PutBucketTagging"]
+    assert aws.params("CreateBucket") == [{
+        "Bucket": name, "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}}]
+    assert aws.params("PutBucketTagging") == [{"Bucket": name, "Tagging": {"TagSet": OWN_TAGS}}]
+    assert lab.bucket("data") == name and len(aws.calls) == 3  # made once, then remembered
+    assert lab.cleanup() == []
+    assert aws.params("DeleteBucket") == [{"Bucket": name}]
+    assert capsys.readouterr().out == f"cleaned: delete bucket {name}\n"
+
+
+def test_bucket_in_us_east_1_sends_no_location(tmp_path):
+    aws = s3_world(AWSError("404", "", 404))
+    lab = fake_lab(tmp_path, local=False, region="us-east-1", learner="ana1")
+    lab.bucket("model")
+    assert aws.params("CreateBucket") == [
+        {"Bucket": "mlecourse-98-model-ana1-123456789012-us-east-1"}]
+
+
+def test_bucket_the_caller_may_not_read_is_refused(tmp_path):
+    aws = s3_world(AWSError("403", "", 403))
+    lab = fake_lab(tmp_path, local=False, region="eu-west-1", learner="ana1")
+    with pytest.raises(LabKitError) as info:
+        lab.bucket()
+    name = "mlecourse-98-data-ana1-123456789012-eu-west-1"
+    assert info.value.problem == (
+        f"The bucket {name} is not this lab's to use: it exists and this caller may not "
+        "read it (403). The course never adopts a bucket it did not create (tags "
+        "course=mle-on-aws, learner=ana1, lab=98-unit-test).")
+    assert info.value.fix == (
+        "if it is yours and holds nothing you need, delete it (python -m labkit sweep "
+        "lists the course's); if someone else uses it, set COURSE_LEARNER to a token of "
+        "your own (2-8 of a-z and 0-9) so your names differ.")
+    assert aws.ops() == ["HeadBucket"]
+    assert lab.cleanup(verbose=False) == [] and aws.ops() == ["HeadBucket"]
+
+
+def test_an_existing_bucket_is_adopted_only_with_this_labs_tags(tmp_path, capsys):
+    aws = s3_world({}, GetBucketTagging={"TagSet": OWN_TAGS})
+    lab = fake_lab(tmp_path, local=False, region="eu-west-1", learner="ana1")
+    name = lab.bucket()
+    assert aws.ops() == ["HeadBucket", "GetBucketTagging"]
+    assert lab.bucket() == name and len(aws.calls) == 2
+    assert lab.cleanup() == [] and aws.params("DeleteBucket") == [{"Bucket": name}]
+    assert capsys.readouterr().out == f"cleaned: delete bucket {name}\n"
+    # untagged (S3 answers NoSuchTagSet) or another learner's: refused, nothing registered
+    for answer, shown in ((AWSError("NoSuchTagSet", "none"), "none"),
+                          ({"TagSet": [{"Key": "course", "Value": "mle-on-aws"},
+                                       {"Key": "lab", "Value": "98-unit-test"},
+                                       {"Key": "learner", "Value": "bo2"}]},
+                           "{'course': 'mle-on-aws', 'lab': '98-unit-test', "
+                           "'learner': 'bo2'}")):
+        aws = s3_world({}, GetBucketTagging=answer)
+        lab = fake_lab(tmp_path, local=False, region="eu-west-1", learner="ana1")
+        with pytest.raises(LabKitError) as info:
+            lab.bucket()
+        assert f"not this lab's to use: it exists with tags {shown}. The" in info.value.problem
+        assert lab.cleanup(verbose=False) == [] and "DeleteBucket" not in aws.ops()
+
+
+@pytest.mark.parametrize("code", ["BucketAlreadyExists", "BucketAlreadyOwnedByYou"])
+def test_a_taken_name_is_refused_and_its_deletion_forgotten(tmp_path, code):
+    aws = s3_world(AWSError("404", "", 404), CreateBucket=AWSError(code, "taken", 409))
+    lab = fake_lab(tmp_path, local=False, region="eu-west-1", learner="ana1")
+    with pytest.raises(LabKitError) as info:
+        lab.bucket()
+    assert f"not this lab's to use: CreateBucket says {code}. The" in info.value.problem
+    assert lab.cleanup(verbose=False) == [] and aws.ops() == ["HeadBucket", "CreateBucket"]
+
+
+def test_another_create_error_is_raised_as_it_is(tmp_path):
+    from botocore.exceptions import ClientError
+
+    aws = s3_world(AWSError("404", "", 404), CreateBucket=AWSError("AccessDenied", "no", 403))
+    lab = fake_lab(tmp_path, local=False, region="eu-west-1", learner="ana1")
+    with pytest.raises(ClientError) as info:
+        lab.bucket()
+    assert info.value.response["Error"]["Code"] == "AccessDenied"
+    assert lab.cleanup(verbose=False) == [] and aws.ops() == ["HeadBucket", "CreateBucket"]
+
+
+def test_a_bucket_that_cannot_be_tagged_is_deleted_again(tmp_path):
+    aws = s3_world(AWSError("404", "", 404), PutBucketTagging=AWSError("AccessDenied", "no"))
+    lab = fake_lab(tmp_path, local=False, region="eu-west-1", learner="ana1")
+    name = "mlecourse-98-data-ana1-123456789012-eu-west-1"
+    with pytest.raises(LabKitError) as info:
+        lab.bucket()
+    assert info.value.problem == (
+        f"The bucket {name} was created but could not be tagged (An error occurred "
+        "(AccessDenied) when calling the PutBucketTagging operation: no); it has been "
+        "deleted again.")
+    assert info.value.fix == (
+        "allow s3:PutBucketTagging (and s3:DeleteBucket) on arn:aws:s3:::mlecourse-* for "
+        "your identity: attach the course policy policies/course-learner.json (Studio's "
+        "AmazonSageMakerFullAccess lacks both).")
+    assert aws.params("DeleteBucket") == [{"Bucket": name}]
+    assert lab.cleanup(verbose=False) == [] and len(aws.params("DeleteBucket")) == 1
+
+
+# ---------------------------------------------------------------- execution_role_arn
+# A SageMaker execution role trusts sagemaker.amazonaws.com to call sts:AssumeRole
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html).
+ROLE = "mlecourse-98-execution"
+ROLE_ARN = f"arn:aws:iam::123456789012:role/{ROLE}"
+
+
+def role_world(get, tags=None):
+    role = {"Path": "/", "RoleName": ROLE, "RoleId": "AROAEXAMPLE0000000000",
+            "Arn": ROLE_ARN, "CreateDate": "2026-01-01T00:00:00Z"}
+    return FakeAWS({
+        ("iam", "GetRole"): get if get is not None else {"Role": role},
+        ("iam", "CreateRole"): {"Role": role},
+        ("iam", "ListRoleTags"): {"Tags": tags or [], "IsTruncated": False},
+        ("iam", "ListRolePolicies"): {"PolicyNames": []},
+        ("iam", "ListAttachedRolePolicies"): {"AttachedPolicies": []},
+        ("iam", "DeleteRole"): {}}).install()
+
+
+def test_local_role_is_created_trusting_sagemaker_and_deleted(tmp_path, capsys):
+    import json
+
+    aws = role_world(AWSError("NoSuchEntity", "no role", 404))
+    lab = fake_lab(tmp_path, learner="ana1")
+    assert lab.execution_role_arn() == ROLE_ARN
+    (create,) = aws.params("CreateRole")
+    assert create["RoleName"] == ROLE and create["Tags"] == OWN_TAGS
+    trust = json.loads(create["AssumeRolePolicyDocument"])
+    assert trust["Version"] == "2012-10-17"
+    (statement,) = trust["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Allow", {"Service": "sagemaker.amazonaws.com"}, "sts:AssumeRole")
+    role_world(None)  # now it exists: found, and not asked about its tags (the lab made it)
+    assert lab.execution_role_arn() == ROLE_ARN
+    aws = role_world(None)
+    assert lab.cleanup() == []
+    assert aws.params("DeleteRole") == [{"RoleName": ROLE}]
+    assert capsys.readouterr().out == f"cleaned: delete role {ROLE}\n"
+
+
+def test_an_existing_role_is_adopted_only_with_this_labs_tags(tmp_path, capsys):
+    aws = role_world(None, OWN_TAGS)
+    lab = fake_lab(tmp_path, learner="ana1")
+    assert lab.execution_role_arn() == ROLE_ARN
+    assert lab.execution_role_arn() == ROLE_ARN
+    assert aws.ops() == ["GetRole", "ListRoleTags", "GetRole"]  # tags read once
+    assert lab.cleanup() == [] and aws.params("DeleteRole") == [{"RoleName": ROLE}]
+    assert capsys.readouterr().out == f"cleaned: delete role {ROLE}\n"
+    aws = role_world(None, OWN_TAGS[:2])
+    lab = fake_lab(tmp_path, learner="ana1")
+    with pytest.raises(LabKitError) as info:
+        lab.execution_role_arn()
+    assert info.value.problem == (
+        f"The role {ROLE} exists and is not this lab's (tags {{'course': 'mle-on-aws', "
+        "'lab': '98-unit-test'}).")
+    assert info.value.fix == "delete it, or run the lab in a fresh kernel."
+    assert lab.cleanup(verbose=False) == [] and "DeleteRole" not in aws.ops()
+
+
+def test_aws_role_from_the_variable_stripped(tmp_path, monkeypatch):
+    FakeAWS().install()
+    lab = fake_lab(tmp_path, local=False)
+    monkeypatch.setenv("COURSE_SAGEMAKER_ROLE_ARN", "  arn:aws:iam::1:role/r \n")
+    assert lab.execution_role_arn() == "arn:aws:iam::1:role/r"
+
+
+def test_aws_role_outside_studio_is_refused_with_what_to_do(tmp_path, monkeypatch):
+    from labkit import naming
+
+    monkeypatch.setenv("COURSE_SAGEMAKER_ROLE_ARN", "   ")
+    monkeypatch.setattr(naming, "STUDIO_METADATA", tmp_path / "absent.json")
+    aws = FakeAWS().install()
+    lab = fake_lab(tmp_path, local=False)
+    with pytest.raises(LabKitError) as info:
+        lab.execution_role_arn()
+    assert info.value.problem == (
+        "No SageMaker execution role: COURSE_SAGEMAKER_ROLE_ARN is not set and this is not "
+        "SageMaker Studio.")
+    assert info.value.fix == (
+        "create a role SageMaker can assume (trust sagemaker.amazonaws.com), named "
+        "mlecourse-… so the course policy may pass it, and set COURSE_SAGEMAKER_ROLE_ARN "
+        "to its ARN.")
+    assert aws.calls == []
+
+
+def test_aws_role_in_studio_comes_from_the_sdk_or_is_refused(tmp_path, monkeypatch):
+    from sagemaker.core.helper import session_helper
+
+    from labkit import naming
+
+    monkeypatch.delenv("COURSE_SAGEMAKER_ROLE_ARN", raising=False)
+    (tmp_path / "meta.json").write_text("{}")
+    monkeypatch.setattr(naming, "STUDIO_METADATA", tmp_path / "meta.json")
+    lab = fake_lab(tmp_path, local=False)
+    monkeypatch.setattr(Lab, "sagemaker_session", lambda self: ("session of", self.name))
+    seen = []
+    monkeypatch.setattr(session_helper, "get_execution_role",
+                        lambda s: seen.append(s) or "arn:aws:iam::1:role/studio")
+    assert lab.execution_role_arn() == "arn:aws:iam::1:role/studio"
+    assert seen == [("session of", "98-unit-test")]
+
+    def fails(_):
+        raise ValueError("not in a notebook instance")
+    monkeypatch.setattr(session_helper, "get_execution_role", fails)
+    with pytest.raises(LabKitError) as info:
+        lab.execution_role_arn()
+    assert info.value.problem == (
+        "Could not find a SageMaker execution role for the 'aws' backend.")
+    assert info.value.fix == (
+        "run in SageMaker Studio, or set COURSE_SAGEMAKER_ROLE_ARN to the ARN of a role "
+        "that SageMaker can assume.")
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_a_closed_lab_refuses_clients_roles_and_servers(tmp_path):
+    lab = fake_lab(tmp_path)
+    lab.cleanup(verbose=False)
+    for call in (lab.execution_role_arn, lab.moto_server_url, lambda: lab.client("s3")):
+        with pytest.raises(LabKitError) as info:
+            call()
+        assert info.value.problem == "The lab '98-unit-test' has been cleaned up."
+        assert info.value.fix == (
+            "run the notebook from the top (labkit.start_lab starts a fresh lab).")
+
+
+def test_moto_server_url_is_refused_on_aws(tmp_path):
+    lab = fake_lab(tmp_path, local=False)
+    with pytest.raises(LabKitError) as info:
+        lab.moto_server_url()
+    assert info.value.problem == "moto_server_url() is for the 'local' backend only."
+    assert info.value.fix == "on the 'aws' backend use the real service endpoints."
+
+
+# ---------------------------------------------------------------- the billable guard's hook
+class Op:
+    def __init__(self, name):
+        self.name = name
+
+
+def test_refuse_unregistered_names_and_kinds(tmp_path):
+    lab = fake_lab(tmp_path, name="07-shop")
+    refuse = lab._refuse_unregistered
+    refuse({"EndpointName": "e"}, Op("DescribeEndpoint"), "sagemaker")  # not billable
+    refuse({"EndpointName": "e"}, Op("CreateEndpoint"), "kinesis")  # another service's op
+    with pytest.raises(LabKitError) as info:
+        refuse({"EndpointName": "mlecourse-07-e"}, Op("CreateEndpoint"), "sagemaker")
+    assert info.value.problem == (
+        "sagemaker CreateEndpoint refused: the deletion of 'mlecourse-07-e' is not "
+        "registered.")
+    assert info.value.fix == (
+        "call lab.on_cleanup('delete mlecourse-07-e', <action>, resource='mlecourse-07-e') "
+        "before the create, so it is deleted even if a later cell fails.")
+    lab.on_cleanup("x", lambda: None, resource=["mlecourse-07-e"], kind="ec2:vpc-endpoint")
+    refuse({"EndpointName": "mlecourse-07-e"}, Op("CreateEndpoint"), "sagemaker")
+    with pytest.raises(LabKitError):  # the kind does not cover a name
+        refuse({"StreamName": "ec2:vpc-endpoint"}, Op("CreateStream"), "kinesis")
+    with pytest.raises(LabKitError) as info:
+        refuse({}, Op("CreateNatGateway"), "ec2")
+    assert info.value.problem == (
+        "ec2 CreateNatGateway refused: no deletion of ec2:natgateway resources is "
+        "registered.")
+    assert info.value.fix == (
+        "call lab.clean_up_by_tag('ec2:natgateway') (or lab.on_cleanup(..., "
+        "kind='ec2:natgateway')) before the create, so the resource is deleted even if a "
+        "later cell fails.")
+    with pytest.raises(LabKitError):  # a name does not cover a kind
+        lab.on_cleanup("y", lambda: None, resource="ec2:natgateway")
+        refuse({}, Op("CreateNatGateway"), "ec2")
+    tagged = {"TagSpecifications": [
+        {"ResourceType": "vpc-endpoint", "Tags": [{"Key": "course", "Value": "mle-on-aws"}]},
+        {"ResourceType": "vpc-endpoint", "Tags": [{"Key": "lab", "Value": "07-shop"}]}]}
+    refuse(tagged, Op("CreateVpcEndpoint"), "ec2")
+    for wrong in ({}, {"TagSpecifications": [{"Tags": [{"Key": "lab", "Value": "07-sho"}]}]},
+                  {"TagSpecifications": [{"Tags": [{"Key": "Lab", "Value": "07-shop"}]}]},
+                  {"TagSpecifications": [{"ResourceType": "vpc-endpoint"}]}):
+        with pytest.raises(LabKitError) as info:
+            refuse(wrong, Op("CreateVpcEndpoint"), "ec2")
+        assert info.value.problem == (
+            "ec2 CreateVpcEndpoint refused: the request does not tag the resource with "
+            "lab=07-shop, so its registered deletion could not find it.")
+        assert info.value.fix == "add TagSpecifications with lab.tags to the request."
+    lab.cleanup(verbose=False)
+    refuse({}, Op("CreateNatGateway"), "ec2")  # a closed lab refuses nothing any more
+
+
+# ---------------------------------------------------------------- cleanup's other duties
+def test_cleanup_removes_the_labs_containers_and_networks_and_says_so(tmp_path, capsys,
+                                                                     monkeypatch):
+    from labkit import docker
+
+    asked = []
+    monkeypatch.setattr(docker, "remove_containers_since",
+                        lambda before: asked.append(("c", before)) or ["a1", "b2"])
+    monkeypatch.setattr(docker, "remove_networks_since",
+                        lambda before: asked.append(("n", before)) or ["n1", "n2"])
+    lab = fake_lab(tmp_path)
+    lab._containers_before, lab._networks_before = {"old"}, {"bridge"}
+    assert lab.cleanup() == []
+    assert asked == [("c", {"old"}), ("n", {"bridge"})]
+    assert capsys.readouterr().out == (
+        "cleaned: removed 2 container(s) the lab started\n"
+        "cleaned: removed Docker network(s) n1, n2\n")
+    monkeypatch.setattr(docker, "remove_containers_since", lambda before: [])
+    monkeypatch.setattr(docker, "remove_networks_since", lambda before: [])
+    lab = fake_lab(tmp_path)
+    lab._containers_before, lab._networks_before = set(), set()
+    lab.cleanup()
+    assert capsys.readouterr().out == ""  # nothing removed, nothing said
+    monkeypatch.setattr(docker, "remove_containers_since", lambda before: ["a1"])
+    monkeypatch.setattr(docker, "remove_networks_since", lambda before: ["n1"])
+    lab = fake_lab(tmp_path)
+    lab._containers_before, lab._networks_before = set(), set()
+    lab.cleanup(verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_cleanup_reports_what_moto_still_holds_and_logs_the_kinds(tmp_path, capsys,
+                                                                 monkeypatch):
+    from labkit import inventory
+
+    monkeypatch.setattr(inventory, "leftovers", lambda snap: [f"left behind: {snap}"])
+    monkeypatch.setattr(inventory, "created_kinds", lambda snap: {"s3:bucket", "iam:role"})
+    log = tmp_path / "kinds.tsv"
+    log.write_text("earlier\n")
+    monkeypatch.setenv("COURSE_KINDS_LOG", f" {log} ")
+    lab = fake_lab(tmp_path, name="07-shop")
+    lab._snapshot = "snap"
+    lab.on_cleanup("broken", lambda: 1 / 0)
+    assert lab.cleanup(verbose=False) == ["broken: division by zero", "left behind: snap"]
+    assert log.read_text() == "earlier\n07-shop\tiam:role\n07-shop\ts3:bucket\n"
+    assert capsys.readouterr().err == (
+        "cleanup problem: broken: division by zero\ncleanup problem: left behind: snap\n")
+    assert lab.closed and lab.cleanup() == []  # a second clean-up finds nothing new
+    monkeypatch.setenv("COURSE_KINDS_LOG", "  ")
+    lab = fake_lab(tmp_path, name="07-shop")
+    lab._snapshot = "snap"
+    assert lab.cleanup(verbose=False) == ["left behind: snap"]
+    assert log.read_text().count("\n") == 3  # an empty setting writes no log
