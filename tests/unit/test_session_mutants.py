@@ -741,3 +741,27 @@ def test_cleanup_reports_what_moto_still_holds_and_logs_the_kinds(tmp_path, caps
     lab._snapshot = "snap"
     assert lab.cleanup(verbose=False) == ["left behind: snap"]
     assert log.read_text().count("\n") == 3  # an empty setting writes no log
+
+
+def test_moto_model_package_deletes_act_in_the_clients_own_region(monkeypatch, tmp_path):
+    """The shim deletes in the Region of the client that calls (not the lab's), and an
+    unversioned package by its plain name (DeleteModelPackage takes a name or an ARN:
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteModelPackage.html)."""
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_REGION", "eu-west-1")
+    spec = {"Containers": [{"Image": "123456789012.dkr.ecr.us-west-2.amazonaws.com/x:1"}],
+            "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]}
+    with labkit.lab_context("98-unit-test") as lab:
+        sm = lab.boto_session.client("sagemaker", region_name="us-west-2")
+        sm.create_model_package_group(ModelPackageGroupName="far")
+        sm.create_model_package(ModelPackageGroupName="far", InferenceSpecification=spec)
+        sm.create_model_package(ModelPackageName="solo", InferenceSpecification=spec)
+        sm.create_model_package(ModelPackageName="solo2", InferenceSpecification=spec)
+        sm.delete_model_package(ModelPackageName="far/1")
+        sm.delete_model_package(ModelPackageName="solo")
+        left = [p["ModelPackageName"] for p in sm.list_model_packages()[
+            "ModelPackageSummaryList"]]
+        assert left == ["solo2"]
+        sm.delete_model_package_group(ModelPackageGroupName="far")
+        assert sm.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
+        sm.delete_model_package(ModelPackageName="solo2")
