@@ -765,3 +765,50 @@ def test_moto_model_package_deletes_act_in_the_clients_own_region(monkeypatch, t
         sm.delete_model_package_group(ModelPackageGroupName="far")
         assert sm.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
         sm.delete_model_package(ModelPackageName="solo2")
+
+
+# ---------------------------------------------------------------- hooks outside the Lab
+class Request:
+    def __init__(self, url):
+        self.url = url
+
+
+def test_a_local_sessions_client_only_reaches_this_machine(monkeypatch):
+    from labkit import session as session_module
+    from labkit.errors import OffMachineRequestError
+
+    monkeypatch.setattr(guard, "installed", lambda: False)
+    session_module._refuse_off_machine(Request("http://127.0.0.1:5001/"))
+    with pytest.raises(OffMachineRequestError) as info:
+        session_module._refuse_off_machine(Request("https://sts.eu-west-1.amazonaws.com/x"))
+    assert info.value.problem == (
+        "Blocked a request to sts.eu-west-1.amazonaws.com from a client of a 'local' lab "
+        "(a client kept after lab.cleanup(), or a missing mock).")
+    assert info.value.fix == (
+        "run the notebook from the top: labkit.start_lab(...) starts a fresh lab, and make "
+        "clients with lab.client(...) after it.")
+    monkeypatch.setattr(guard, "installed", lambda: True)  # the open lab's guard decides
+    session_module._refuse_off_machine(Request("https://sts.eu-west-1.amazonaws.com/x"))
+
+
+def test_the_active_lab_hook_reads_the_service_from_the_event(monkeypatch, tmp_path):
+    from labkit import session as session_module
+
+    lab = fake_lab(tmp_path, name="07-shop")
+    monkeypatch.setattr(session_module, "_active", lab)
+    hook = session_module._active_lab_hook
+    with pytest.raises(LabKitError, match="^kinesis CreateStream refused"):
+        hook({"StreamName": "s"}, Op("CreateStream"),
+             event_name="before-parameter-build.kinesis.CreateStream")
+    hook({"StreamName": "s"}, Op("CreateStream"), event_name="kinesis.CreateStream")
+    hook({"StreamName": "s"}, Op("CreateStream"))
+    monkeypatch.setattr(session_module, "_active", fake_lab(tmp_path, name="98-unit-test"))
+    hook({"StreamName": "s"}, Op("CreateStream"),
+         event_name="before-parameter-build.kinesis.CreateStream")  # scratch labs: off
+    lab.closed = True
+    monkeypatch.setattr(session_module, "_active", lab)
+    hook({"StreamName": "s"}, Op("CreateStream"),
+         event_name="before-parameter-build.kinesis.CreateStream")
+    monkeypatch.setattr(session_module, "_active", None)
+    hook({"StreamName": "s"}, Op("CreateStream"),
+         event_name="before-parameter-build.kinesis.CreateStream")
