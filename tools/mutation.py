@@ -116,6 +116,21 @@ EQUIVALENT: dict[str, list[tuple[str, str, tuple[str, ...], str]]] = {
                                 '"SAGEMAKER:EXPERIMENT-TRIAL"'),
          "the kind of the trial handed to _delete_trial is never read"),
     ],
+    "session": [
+        ("_moto_model_package_delete", 'json.loads(params.get("body") or b"{}")',
+         ('or b"XX{}XX")',),
+         "botocore always sends a JSON body for these two operations (each has a required "
+         "parameter), so the default is never parsed"),
+        ("_moto_model_package_delete", 'AWSResponse("https://sagemaker.local"',
+         ("AWSResponse(None,", 'AWSResponse("XXhttps://sagemaker.localXX"',
+          'AWSResponse("HTTPS://SAGEMAKER.LOCAL"'),
+         "botocore reads the short-circuit response's status and parsed body, never its URL"),
+        ("moto_server_url", "verbose=False)", ("verbose=None)",),
+         "moto reads verbose only as a truth value (None and False both print nothing)"),
+        ("_forget", "contextlib.suppress(ValueError)", ("contextlib.suppress(None)",),
+         "_forget is called only right after on_cleanup appended the entry, with nothing "
+         "between that could remove it, so list.remove never raises"),
+    ],
 }
 
 

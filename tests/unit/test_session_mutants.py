@@ -812,3 +812,38 @@ def test_the_active_lab_hook_reads_the_service_from_the_event(monkeypatch, tmp_p
     monkeypatch.setattr(session_module, "_active", None)
     hook({"StreamName": "s"}, Op("CreateStream"),
          event_name="before-parameter-build.kinesis.CreateStream")
+
+
+def test_the_moto_server_listens_on_loopback_only_quietly_on_an_ephemeral_port(
+        monkeypatch, tmp_path, capsys):
+    """Binding port 0 lets the OS choose a free ephemeral port (never a privileged one,
+    below 1024); a server for this machine's containers binds 127.0.0.1, not 0.0.0.0."""
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    with labkit.lab_context("98-unit-test") as lab:
+        url = lab.moto_server_url()
+        port = int(url.rsplit(":", 1)[1])
+        assert url == f"http://127.0.0.1:{port}" and port >= 1024
+        server = lab._moto_server[0]
+        assert server._server.server_address == ("127.0.0.1", port)
+        assert capsys.readouterr().out == ""  # moto's own start-up line is not printed
+        assert lab._cleanups[-1].description == "stop moto server"
+
+
+def test_a_non_empty_group_is_refused_with_http_400(monkeypatch, tmp_path):
+    """SageMaker answers ConflictException with HTTP status 400 (https://docs.aws.amazon.com/
+    sagemaker/latest/APIReference/API_DeleteModelPackageGroup.html)."""
+    from botocore.exceptions import ClientError
+
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    spec = {"Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"}],
+            "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]}
+    with labkit.lab_context("98-unit-test") as lab:
+        sm = lab.client("sagemaker")
+        sm.create_model_package_group(ModelPackageGroupName="g")
+        arn = sm.create_model_package(ModelPackageGroupName="g",
+                                      InferenceSpecification=spec)["ModelPackageArn"]
+        with pytest.raises(ClientError) as info:
+            sm.delete_model_package_group(ModelPackageGroupName="g")
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        sm.delete_model_package(ModelPackageName=arn)
+        sm.delete_model_package_group(ModelPackageGroupName="g")
