@@ -130,6 +130,19 @@ EQUIVALENT: dict[str, list[tuple[str, str, tuple[str, ...], str]]] = {
         ("_forget", "contextlib.suppress(ValueError)", ("contextlib.suppress(None)",),
          "_forget is called only right after on_cleanup appended the entry, with nothing "
          "between that could remove it, so list.remove never raises"),
+        ("_active_lab_hook", 'event_name: str = "",', ('event_name: str = "XXXX",',),
+         "a default without two dots gives the service '' either way"),
+        ("_active_lab_hook", 'if event_name.count(".") >= 2 else ""',
+         ('if event_name.count(".") >= 2 else "XXXX"',),
+         "BILLABLE has no service '' nor 'XXXX': both mean not billable"),
+        ("execution_role_arn", 'RoleName=name).get("Tags", [])}',
+         ('.get("Tags", None)}', '.get("Tags", )}'),
+         "ListRoleTags always returns Tags (required in the IAM API's response shape)"),
+        ("clean_up_by_tag", "find_everything(self, only_lab=self.name, kinds=kinds)",
+         ("only_lab=None,", "find_everything(self, kinds=kinds)"),
+         "the stricter filter on the lab tag just after keeps only this lab's resources"),
+        ("clean_up_by_tag", "delete_course_resources(self, mine, dry_run=False)",
+         ("dry_run=None)",), "dry_run is read only as a truth value"),
     ],
 }
 

@@ -847,3 +847,62 @@ def test_a_non_empty_group_is_refused_with_http_400(monkeypatch, tmp_path):
         assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
         sm.delete_model_package(ModelPackageName=arn)
         sm.delete_model_package_group(ModelPackageGroupName="g")
+
+
+def test_the_sdk_session_uses_the_labs_boto_session_and_bucket(tmp_path, monkeypatch):
+    from sagemaker.core.helper import session_helper
+
+    made = []
+    monkeypatch.setattr(session_helper, "Session", lambda **kw: made.append(kw) or "sdk")
+    s3_world(AWSError("404", "", 404))
+    lab = fake_lab(tmp_path, local=False, region="eu-west-1", learner="ana1")
+    assert lab.sagemaker_session() == "sdk"
+    assert made == [{"boto_session": lab.boto_session,
+                     "default_bucket": "mlecourse-98-sagemaker-ana1-123456789012-eu-west-1"}]
+
+
+def test_the_role_deletion_is_registered_under_the_roles_name(tmp_path):
+    role_world(AWSError("NoSuchEntity", "no role", 404))
+    lab = fake_lab(tmp_path, learner="ana1")
+    lab.execution_role_arn()
+    assert lab._covered(ROLE, None) and not lab._covered("mlecourse-98-other", None)
+    role_world(None, OWN_TAGS)
+    lab = fake_lab(tmp_path, learner="ana1")
+    lab.execution_role_arn()
+    assert lab._covered(ROLE, None)
+
+
+def test_the_moto_server_stops_at_cleanup(monkeypatch, tmp_path):
+    import socket
+
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    with labkit.lab_context("98-unit-test") as lab:
+        port = int(lab.moto_server_url().rsplit(":", 1)[1])
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    assert lab.cleanup() == []
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+def test_clean_up_by_tag_touches_only_the_kinds_it_was_given(tmp_path):
+    aws = nat_world({("ec2", "DescribeAddresses"): {"Addresses": [{
+        "AllocationId": "eipalloc-1", "PublicIp": "198.51.100.7", "Domain": "vpc",
+        "Tags": [{"Key": "course", "Value": "mle-on-aws"}, {"Key": "lab", "Value": "04-net"},
+                 {"Key": "learner", "Value": "local"}]}]}})
+    lab = fake_lab(tmp_path, name="04-net")
+    lab.clean_up_by_tag("ec2:natgateway")
+    assert lab.cleanup(verbose=False) == []
+    assert "DescribeAddresses" not in aws.ops() and "ReleaseAddress" not in aws.ops()
+    assert aws.params("DeleteNatGateway") == [{"NatGatewayId": "nat-1"}]
+
+
+def test_clean_up_by_tag_joins_its_problems_with_semicolons(tmp_path):
+    nat_world({("ec2", "DeleteNatGateway"): AWSError("DependencyViolation", "in use"),
+               ("ec2", "DescribeAddresses"): AWSError("UnauthorizedOperation", "no")})
+    lab = fake_lab(tmp_path, name="04-net")
+    lab.clean_up_by_tag("ec2:natgateway", "ec2:elastic-ip")
+    assert lab.cleanup(verbose=False) == [
+        "delete this lab's tagged ec2:natgateway, ec2:elastic-ip: ec2:natgateway nat-1: "
+        "failed: An error occurred (DependencyViolation) when calling the DeleteNatGateway "
+        "operation: in use; could not list ec2:elastic-ip: An error occurred "
+        "(UnauthorizedOperation) when calling the DescribeAddresses operation: no"]
