@@ -143,6 +143,15 @@ EQUIVALENT: dict[str, list[tuple[str, str, tuple[str, ...], str]]] = {
          "the stricter filter on the lab tag just after keeps only this lab's resources"),
         ("clean_up_by_tag", "delete_course_resources(self, mine, dry_run=False)",
          ("dry_run=None)",), "dry_run is read only as a truth value"),
+        ("bucket", 'code = str(exc.response.get("Error", {}).get("Code", ""))',
+         ('.get("Code", None))', '.get("Code", ))', '.get("Error", None).get(',
+          '.get("Error", ).get(', '.get("Code", "XXXX"))'),
+         "botocore's ClientError always carries Error.Code (for a bodiless HEAD it is the "
+         "HTTP status), and '', 'None' and 'XXXX' are none of the codes compared"),
+        ("bucket", "exists = False", ("exists = None",), "exists is read only as a truth value"),
+        ("resource_name", 'self.name.split("-", 1)[0]',
+         ('self.name.split("-", )[0]', 'self.name.split("-", 2)[0]'),
+         "the first piece of a split does not depend on the limit"),
     ],
 }
 

@@ -39,6 +39,7 @@ def test_names_on_local_and_on_aws(tmp_path):
     aws = plain_lab(tmp_path, local=False, name="07-shop")
     assert aws.resource_name("model") == "mlecourse-07-model-ana1"
     assert aws.bucket_name("data") == "mlecourse-07-data-ana1-210987654321-eu-west-1"
+    assert aws.bucket_name() == "mlecourse-07-data-ana1-210987654321-eu-west-1"
     assert local.bucket_name("data") == "mlecourse-16a-data"
     assert aws.instance_type() == "ml.m5.large"
     assert aws.instance_type("ml.g5.xlarge") == "ml.g5.xlarge"
@@ -460,7 +461,9 @@ def test_an_existing_bucket_is_adopted_only_with_this_labs_tags(tmp_path, capsys
         lab = fake_lab(tmp_path, local=False, region="eu-west-1", learner="ana1")
         with pytest.raises(LabKitError) as info:
             lab.bucket()
-        assert f"not this lab's to use: it exists with tags {shown}. The" in info.value.problem
+        assert info.value.problem.startswith(
+            "The bucket mlecourse-98-data-ana1-123456789012-eu-west-1 is not this lab's to "
+            f"use: it exists with tags {shown}. The")
         assert lab.cleanup(verbose=False) == [] and "DeleteBucket" not in aws.ops()
 
 
@@ -470,7 +473,9 @@ def test_a_taken_name_is_refused_and_its_deletion_forgotten(tmp_path, code):
     lab = fake_lab(tmp_path, local=False, region="eu-west-1", learner="ana1")
     with pytest.raises(LabKitError) as info:
         lab.bucket()
-    assert f"not this lab's to use: CreateBucket says {code}. The" in info.value.problem
+    assert info.value.problem.startswith(
+        "The bucket mlecourse-98-data-ana1-123456789012-eu-west-1 is not this lab's to "
+        f"use: CreateBucket says {code}. The")
     assert lab.cleanup(verbose=False) == [] and aws.ops() == ["HeadBucket", "CreateBucket"]
 
 
