@@ -911,3 +911,27 @@ def test_clean_up_by_tag_joins_its_problems_with_semicolons(tmp_path):
         "failed: An error occurred (DependencyViolation) when calling the DeleteNatGateway "
         "operation: in use; could not list ec2:elastic-ip: An error occurred "
         "(UnauthorizedOperation) when calling the DescribeAddresses operation: no"]
+
+
+def test_local_session_is_local_mode_after_the_docker_check_or_the_sdk_session_on_aws(
+        tmp_path, monkeypatch):
+    """No Docker needed: the engine check and LocalSession are stand-ins that record."""
+    import sagemaker.core.local as local_mode
+
+    from labkit import docker
+
+    seen = []
+    monkeypatch.setattr(docker, "require_docker", lambda: seen.append("docker checked"))
+    monkeypatch.setattr(local_mode, "LocalSession",
+                        lambda **kw: seen.append(("LocalSession", kw)) or "local session")
+    monkeypatch.setattr(Lab, "bucket", lambda self, purpose="data": f"bucket for {purpose}")
+    lab = fake_lab(tmp_path)
+    assert lab.local_session() == "local session"
+    assert seen == ["docker checked", ("LocalSession", {
+        "boto_session": lab.boto_session, "default_bucket": "bucket for sagemaker"})]
+    seen.clear()
+    monkeypatch.setattr(Lab, "sagemaker_session", lambda self: "sdk session")
+    assert fake_lab(tmp_path, local=False).local_session() == "sdk session" and seen == []
+    lab.cleanup(verbose=False)
+    with pytest.raises(LabKitError, match="has been cleaned up"):
+        lab.local_session()
