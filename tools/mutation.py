@@ -149,6 +149,15 @@ EQUIVALENT: dict[str, list[tuple[str, str, tuple[str, ...], str]]] = {
          "botocore's ClientError always carries Error.Code (for a bodiless HEAD it is the "
          "HTTP status), and '', 'None' and 'XXXX' are none of the codes compared"),
         ("bucket", "exists = False", ("exists = None",), "exists is read only as a truth value"),
+        ("cleanup", 'with open(log, "a", encoding="utf-8") as out:',
+         ('encoding=None) as out:', 'open(log, "a", ) as out:', 'encoding="UTF-8") as out:'),
+         "the log holds ASCII lab names and kinds only, the same in every encoding"),
+        ("_close", "self._mock = None", ('self._mock = ""',),
+         "_mock is not read after the lab is closed (_close returns early once closed)"),
+        ("_install_billable_guard", 'unique_id=f"labkit-billable-{service}-{operation}")',
+         ("unique_id=None)", "events.register(event, hook, )"),
+         "each lab's botocore session is its own and gets each hook once, so the id never "
+         "stops a duplicate there"),
         ("resource_name", 'self.name.split("-", 1)[0]',
          ('self.name.split("-", )[0]', 'self.name.split("-", 2)[0]'),
          "the first piece of a split does not depend on the limit"),

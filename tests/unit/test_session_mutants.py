@@ -729,7 +729,8 @@ def test_cleanup_reports_what_moto_still_holds_and_logs_the_kinds(tmp_path, caps
     from labkit import inventory
 
     monkeypatch.setattr(inventory, "leftovers", lambda snap: [f"left behind: {snap}"])
-    monkeypatch.setattr(inventory, "created_kinds", lambda snap: {"s3:bucket", "iam:role"})
+    monkeypatch.setattr(inventory, "created_kinds",
+                        lambda snap: {f"s3:bucket@{snap}", f"iam:role@{snap}"})
     log = tmp_path / "kinds.tsv"
     log.write_text("earlier\n")
     monkeypatch.setenv("COURSE_KINDS_LOG", f" {log} ")
@@ -737,7 +738,7 @@ def test_cleanup_reports_what_moto_still_holds_and_logs_the_kinds(tmp_path, caps
     lab._snapshot = "snap"
     lab.on_cleanup("broken", lambda: 1 / 0)
     assert lab.cleanup(verbose=False) == ["broken: division by zero", "left behind: snap"]
-    assert log.read_text() == "earlier\n07-shop\tiam:role\n07-shop\ts3:bucket\n"
+    assert log.read_text() == "earlier\n07-shop\tiam:role@snap\n07-shop\ts3:bucket@snap\n"
     assert capsys.readouterr().err == (
         "cleanup problem: broken: division by zero\ncleanup problem: left behind: snap\n")
     assert lab.closed and lab.cleanup() == []  # a second clean-up finds nothing new
@@ -746,6 +747,13 @@ def test_cleanup_reports_what_moto_still_holds_and_logs_the_kinds(tmp_path, caps
     lab._snapshot = "snap"
     assert lab.cleanup(verbose=False) == ["left behind: snap"]
     assert log.read_text().count("\n") == 3  # an empty setting writes no log
+    monkeypatch.delenv("COURSE_KINDS_LOG")
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    lab = fake_lab(tmp_path, name="07-shop")
+    lab._snapshot = "snap"
+    lab.cleanup(verbose=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # unset: no log anywhere
 
 
 def test_moto_model_package_deletes_act_in_the_clients_own_region(monkeypatch, tmp_path):
@@ -935,3 +943,41 @@ def test_local_session_is_local_mode_after_the_docker_check_or_the_sdk_session_o
     lab.cleanup(verbose=False)
     with pytest.raises(LabKitError, match="has been cleaned up"):
         lab.local_session()
+
+
+def test_cleanup_survives_a_mock_that_fails_to_stop(tmp_path):
+    class Mock:
+        def stop(self):
+            raise RuntimeError("already stopped")
+    lab = fake_lab(tmp_path)
+    lab._mock = Mock()
+    assert lab.cleanup(verbose=False) == [] and lab.closed
+
+
+def test_clients_are_made_in_the_labs_region_with_the_callers_options(tmp_path):
+    lab = plain_lab(tmp_path, region="eu-west-1")
+    assert lab.client("s3").meta.region_name == "eu-west-1"
+    client = lab.client("s3", endpoint_url="http://127.0.0.1:4566")
+    assert client.meta.endpoint_url == "http://127.0.0.1:4566"
+
+
+def test_the_billable_guard_is_off_for_scratch_labs_only(tmp_path):
+    import boto3
+    from botocore.stub import Stubber
+
+    from labkit.session import _install_billable_guard
+
+    for name, refused in (("98-unit-test", False), ("07-shop", True)):
+        boto = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                             region_name="eu-west-1")
+        lab = Lab(name=name, backend=Backend.LOCAL, region="eu-west-1", boto_session=boto,
+                  account_id="123456789012", workdir=tmp_path)
+        _install_billable_guard(lab)
+        kinesis = boto.client("kinesis")
+        with Stubber(kinesis) as stub:
+            stub.add_response("create_stream", {}, {"StreamName": "s"})
+            if refused:
+                with pytest.raises(LabKitError, match="^kinesis CreateStream refused"):
+                    kinesis.create_stream(StreamName="s")
+            else:
+                kinesis.create_stream(StreamName="s")
