@@ -149,6 +149,8 @@ EQUIVALENT: dict[str, list[tuple[str, str, tuple[str, ...], str]]] = {
          "botocore's ClientError always carries Error.Code (for a bodiless HEAD it is the "
          "HTTP status), and '', 'None' and 'XXXX' are none of the codes compared"),
         ("bucket", "exists = False", ("exists = None",), "exists is read only as a truth value"),
+        ("start_lab", "_active.cleanup(verbose=False)", ("_active.cleanup(verbose=None)",),
+         "verbose is read only as a truth value"),
         ("cleanup", 'with open(log, "a", encoding="utf-8") as out:',
          ('encoding=None) as out:', 'open(log, "a", ) as out:', 'encoding="UTF-8") as out:'),
          "the log holds ASCII lab names and kinds only, the same in every encoding"),

@@ -264,6 +264,9 @@ def test_a_folder_without_the_mark_is_refused_an_empty_one_is_used(monkeypatch, 
         labkit.start_lab("98-unit-test", quiet=True)
     assert info.value.problem == (f"The lab's scratch folder {tmp_path / '98-unit-test'} "
                                   "holds files labkit did not put there.")
+    assert info.value.fix == (
+        "move them elsewhere (labkit empties this folder each time the lab starts), or set "
+        "COURSE_WORKDIR to another folder.")
     assert (tmp_path / "98-unit-test" / "left.csv").read_text() == "x"
 
 
@@ -981,3 +984,14 @@ def test_the_billable_guard_is_off_for_scratch_labs_only(tmp_path):
                     kinesis.create_stream(StreamName="s")
             else:
                 kinesis.create_stream(StreamName="s")
+
+
+def test_a_restart_cleans_the_last_lab_quietly_and_docker_is_opt_in(monkeypatch, tmp_path,
+                                                                    capsys):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    first = labkit.start_lab("98-unit-test", quiet=True)
+    first.on_cleanup("something of the first run", lambda: None)
+    assert first._containers_before is None and first._networks_before is None
+    second = labkit.start_lab("98-unit-test", quiet=True)
+    assert first.closed and capsys.readouterr().out == ""
+    second.cleanup(verbose=False)
