@@ -141,6 +141,14 @@ EQUIVALENT: dict[str, list[tuple[str, str, tuple[str, ...], str]]] = {
         ("clean_up_by_tag", "find_everything(self, only_lab=self.name, kinds=kinds)",
          ("only_lab=None,", "find_everything(self, kinds=kinds)"),
          "the stricter filter on the lab tag just after keeps only this lab's resources"),
+        ("clean_up_by_tag", 'mine = [r for r in found if (r.lab or "").split(" ")[0] == ',
+         ('(r.lab or "").split(None)[0]', '(r.lab or "XXXX").split(" ")[0]'),
+         "find_everything(only_lab=...) has already kept only resources whose lab tag's first "
+         "space-separated piece is the lab's name or number, which no whitespace split or "
+         "'XXXX' tells apart"),
+        ("_moto_model_package_delete", 'params.get("context", {}).get("client_region")',
+         ('params.get("context", None).get(', 'params.get("context", ).get('),
+         "botocore's before-call request dict always holds a context"),
         ("clean_up_by_tag", "delete_course_resources(self, mine, dry_run=False)",
          ("dry_run=None)",), "dry_run is read only as a truth value"),
         ("bucket", 'code = str(exc.response.get("Error", {}).get("Code", ""))',
