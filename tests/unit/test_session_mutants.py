@@ -995,3 +995,13 @@ def test_a_restart_cleans_the_last_lab_quietly_and_docker_is_opt_in(monkeypatch,
     second = labkit.start_lab("98-unit-test", quiet=True)
     assert first.closed and capsys.readouterr().out == ""
     second.cleanup(verbose=False)
+
+
+def test_start_lab_makes_a_nested_work_folder_and_reports_what_it_left(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path / "a" / "b"))
+    lab = labkit.start_lab("98-unit-test", quiet=True)
+    assert (tmp_path / "a" / "b" / "98-unit-test" / ".labkit-scratch").read_text() == (
+        "labkit empties this folder when the lab starts\n")
+    lab.client("s3").create_bucket(Bucket="mlecourse-98-forgotten")  # never registered
+    problems = lab.cleanup(verbose=False)
+    assert len(problems) == 1 and "mlecourse-98-forgotten" in problems[0]
