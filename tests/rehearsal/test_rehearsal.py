@@ -6,7 +6,7 @@ an AWS-side validation error), on a request the learner was refused even when th
 caught it, on a request botocore's model rejects (names over a limit, values outside an
 enum), on a connection off this machine or a client that bypasses the server, and on any
 resource still in the server after the lab's clean-up. Where a lab needs SageMaker compute
-the rehearsal stops at the cell named in labkit.rehearsal.PLAN (with its reason) and runs the
+the rehearsal stops at the cell named in rehearsal.PLAN (kernel/rehearsal.py) (with its reason) and runs the
 lab's clean-up cell. See instructor/real-accounts.md for what it cannot show.
 
     .venv/bin/python -m pytest -m rehearsal tests/rehearsal -q
@@ -24,8 +24,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from labkit import rehearsal
 from labkit.paths import LABS_DIR
+
+sys.path.insert(0, str(Path(__file__).parent / "kernel"))
+import rehearsal  # noqa: E402  the harness: test code, not part of the kit
 
 pytestmark = pytest.mark.rehearsal
 
