@@ -199,3 +199,205 @@ def test_missing_baseline_file_fails_clearly(image, tmp_path, orders):
     })
     assert code != 0
     assert failure.startswith("ClientError: baseline_statistics") and "does not exist" in failure
+
+
+# ------------------------------------------------------------------ model quality (lab 12b)
+quality_lab = lessons.load("12b-model-monitor-model-quality")
+OPERATORS = {"LessThanThreshold", "GreaterThanThreshold"}
+# the keys of AWS's binary classification example (model-monitor-model-quality-metrics)
+SCALARS = {"recall", "precision", "accuracy", "recall_best_constant_classifier",
+           "precision_best_constant_classifier", "accuracy_best_constant_classifier",
+           "true_positive_rate", "true_negative_rate", "false_positive_rate",
+           "false_negative_rate", "auc", "f0_5", "f1", "f2", "f0_5_best_constant_classifier",
+           "f1_best_constant_classifier", "f2_best_constant_classifier"}
+CURVES = {"receiver_operating_characteristic_curve": ("false_positive_rates",
+                                                      "true_positive_rates"),
+          "precision_recall_curve": ("precisions", "recalls")}
+
+
+def check_quality_statistics(doc: dict[str, Any], rows: int) -> None:
+    """A model quality statistics.json as AWS's metrics page lays it out."""
+    assert set(doc) == {"version", "dataset", "binary_classification_metrics"}
+    assert doc["dataset"] == {"item_count": rows}
+    metrics = doc["binary_classification_metrics"]
+    assert set(metrics) == SCALARS | set(CURVES) | {"confusion_matrix"}
+    cm = metrics["confusion_matrix"]
+    assert set(cm) == {"0", "1"} and all(set(r) == {"0", "1"} for r in cm.values())
+    assert sum(n for r in cm.values() for n in r.values()) == rows
+    assert all(isinstance(n, int) for r in cm.values() for n in r.values())
+    for name in SCALARS:
+        entry = metrics[name]
+        assert set(entry) == {"value", "standard_deviation"}, name
+        assert 0 <= entry["value"] <= 1, name
+        std = entry["standard_deviation"]
+        # AWS: a standard deviation only from 200 samples on, else "NaN"
+        assert std == "NaN" if rows < 200 else 0 <= std < 0.2, (name, std)
+    for curve, (x, y) in CURVES.items():
+        assert set(metrics[curve]) == {x, y}
+        xs, ys = metrics[curve][x], metrics[curve][y]
+        assert len(xs) == len(ys) >= 2 and all(0 <= v <= 1 for v in xs + ys)
+
+
+def check_quality_constraints(doc: dict[str, Any]) -> None:
+    """A model quality constraints.json: a threshold and an operator per metric."""
+    assert set(doc) == {"version", "binary_classification_constraints"}
+    rules = doc["binary_classification_constraints"]
+    assert rules and set(rules) <= SCALARS
+    for rule in rules.values():
+        assert set(rule) == {"threshold", "comparison_operator"}
+        assert isinstance(rule["threshold"], float)
+        assert rule["comparison_operator"] in OPERATORS
+
+
+def check_quality_violations(doc: dict[str, Any]) -> None:
+    assert set(doc) == {"violations"}
+    for v in doc["violations"]:
+        assert set(v) == {"metric_name", "constraint_check_type", "description"}
+        assert v["metric_name"] in SCALARS and v["constraint_check_type"] in OPERATORS
+
+
+@pytest.fixture(scope="module")
+def loans() -> pd.DataFrame:
+    """Synthetic loan applications scored by a model (not a lab's data): score, default."""
+    rng = np.random.default_rng(21)
+    n = 1200
+    risk = rng.normal(size=n)
+    defaulted = (rng.random(n) < 1 / (1 + np.exp(-(2 * risk - 1)))).astype(int)
+    score = 1 / (1 + np.exp(-(1.6 * risk - 0.8 + rng.normal(scale=0.8, size=n))))
+    return pd.DataFrame({"loan_id": np.arange(n), "score": score.round(6),
+                         "defaulted": defaulted})
+
+
+QUALITY_ENV = {
+    "analysis_type": "MODEL_QUALITY",
+    "problem_type": "BinaryClassification",
+    "dataset_source": "/opt/ml/processing/input/baseline_dataset_input",
+    "dataset_format": json.dumps({"csv": {"header": True}}),
+    "output_path": "/opt/ml/processing/output",
+    "probability_attribute": "score",
+    "probability_threshold_attribute": "0.4",
+    "ground_truth_attribute": "defaulted",
+    "publish_cloudwatch_metrics": "Disabled",
+}
+
+
+def quality_job(image: str, root: Path, rows: pd.DataFrame, **env: str) -> tuple[int, str]:
+    folder = root / "input" / "baseline_dataset_input"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(folder / "rows.csv", index=False)
+    return run_job(image, root, {**QUALITY_ENV, **env})
+
+
+@pytest.fixture(scope="module")
+def quality_baseline(image, loans, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("quality")
+    code, failure = quality_job(image, root, loans)
+    assert code == 0, failure
+    return root / "output"
+
+
+def test_quality_metrics_equal_scikit_learn(quality_baseline, loans):
+    from sklearn import metrics as m
+
+    statistics = json.loads((quality_baseline / "statistics.json").read_text())
+    check_quality_statistics(statistics, len(loans))
+    got = statistics["binary_classification_metrics"]
+    y, score = loans["defaulted"].to_numpy(), loans["score"].to_numpy()
+    pred = (score > 0.4).astype(int)
+    tn, fp, fn, tp = m.confusion_matrix(y, pred).ravel()
+    assert got["confusion_matrix"] == {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}}
+    share = y.mean()  # the constant classifier that always says 1
+    want = {
+        "recall": m.recall_score(y, pred), "precision": m.precision_score(y, pred),
+        "accuracy": m.accuracy_score(y, pred), "auc": m.roc_auc_score(y, score),
+        "f0_5": m.fbeta_score(y, pred, beta=0.5), "f1": m.f1_score(y, pred),
+        "f2": m.fbeta_score(y, pred, beta=2), "true_positive_rate": tp / (tp + fn),
+        "true_negative_rate": tn / (tn + fp), "false_positive_rate": fp / (fp + tn),
+        "false_negative_rate": fn / (fn + tp), "recall_best_constant_classifier": 1.0,
+        "precision_best_constant_classifier": share,
+        "accuracy_best_constant_classifier": share,
+        "f1_best_constant_classifier": 2 * share / (share + 1),
+        "f0_5_best_constant_classifier": 1.25 * share / (0.25 * share + 1),
+        "f2_best_constant_classifier": 5 * share / (4 * share + 1),
+    }
+    assert set(want) == SCALARS
+    for name, value in want.items():
+        assert abs(got[name]["value"] - value) <= 1e-9, (name, got[name]["value"], value)
+    fpr, tpr, _ = m.roc_curve(y, score)
+    roc = got["receiver_operating_characteristic_curve"]
+    assert np.allclose(roc["false_positive_rates"], fpr, atol=1e-12)
+    assert np.allclose(roc["true_positive_rates"], tpr, atol=1e-12)
+    assert abs(np.trapezoid(tpr, fpr) - got["auc"]["value"]) <= 1e-9
+    constraints = json.loads((quality_baseline / "constraints.json").read_text())
+    check_quality_constraints(constraints)
+    rules = constraints["binary_classification_constraints"]
+    for name, rule in rules.items():  # the baseline value is the suggested threshold
+        assert rule["threshold"] == got[name]["value"], name
+    assert rules["false_positive_rate"]["comparison_operator"] == "GreaterThanThreshold"
+    assert rules["auc"]["comparison_operator"] == "LessThanThreshold"
+
+
+def test_quality_reproduces_aws_worked_example(image, tmp_path):
+    """AWS's example: confusion matrix 0:{0:1, 1:2}, 1:{0:0, 1:1}, and its published values."""
+    rows = pd.DataFrame({"score": [0.2, 0.7, 0.8, 0.9], "defaulted": [0, 0, 0, 1]})
+    code, failure = quality_job(image, tmp_path, rows, probability_threshold_attribute="0.5")
+    assert code == 0, failure
+    doc = json.loads((tmp_path / "output" / "statistics.json").read_text())
+    check_quality_statistics(doc, 4)
+    got = doc["binary_classification_metrics"]
+    assert got["confusion_matrix"] == {"0": {"0": 1, "1": 2}, "1": {"0": 0, "1": 1}}
+    published = {  # model-monitor-model-quality-metrics.html, binary classification
+        "recall": 1.0, "precision": 0.3333333333333333, "accuracy": 0.5,
+        "recall_best_constant_classifier": 1.0, "precision_best_constant_classifier": 0.25,
+        "accuracy_best_constant_classifier": 0.25, "true_positive_rate": 1.0,
+        "true_negative_rate": 0.33333333333333337, "false_positive_rate": 0.6666666666666666,
+        "false_negative_rate": 0.0, "auc": 1.0, "f0_5": 0.3846153846153846, "f1": 0.5,
+        "f2": 0.7142857142857143, "f0_5_best_constant_classifier": 0.29411764705882354,
+        "f1_best_constant_classifier": 0.4, "f2_best_constant_classifier": 0.625,
+    }
+    assert {k: got[k]["value"] for k in published} == pytest.approx(published, abs=1e-12)
+
+
+@pytest.mark.parametrize("degraded", [False, True])
+def test_quality_violations_equal_lab_12b(image, quality_baseline, loans, tmp_path, degraded):
+    live = loans.copy()
+    if degraded:  # a broken feature: half the scores are shuffled noise
+        half = live.index % 2 == 0
+        live.loc[half, "score"] = live.loc[half, "score"].sample(
+            frac=1, random_state=3).to_numpy()
+    (tmp_path / "baseline").mkdir()
+    (tmp_path / "baseline" / "constraints.json").write_bytes(
+        (quality_baseline / "constraints.json").read_bytes())
+    code, failure = quality_job(
+        image, tmp_path, live, output_path="/opt/ml/processing/resultdata",
+        baseline_constraints="/opt/ml/processing/baseline/constraints.json")
+    assert code == 0, failure
+    out = tmp_path / "resultdata"
+    assert not (out / "constraints.json").exists()
+    violations = json.loads((out / "constraint_violations.json").read_text())
+    check_quality_violations(violations)
+    statistics = json.loads((out / "statistics.json").read_text())
+    check_quality_statistics(statistics, len(live))
+    values = {k: v["value"] for k, v in statistics["binary_classification_metrics"].items()
+              if "value" in v}
+    constraints = json.loads((quality_baseline / "constraints.json").read_text())
+    assert violations == quality_lab.model_quality_violations(values, constraints)
+    flagged = {v["metric_name"] for v in violations["violations"]}
+    if degraded:
+        assert {"auc", "accuracy", "f1"} <= flagged
+    else:  # the baseline's own rows meet every threshold exactly: nothing is strictly worse
+        assert flagged == set()
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"ground_truth_attribute": "label"},
+     "ClientError: ground_truth_attribute 'label' is not a column of the dataset"),
+    ({"problem_type": "Ranking"}, "ClientError: problem_type 'Ranking' is unknown"),
+    ({"problem_type": "Regression"},
+     "ClientError: problem_type 'Regression' is not supported"),
+])
+def test_quality_bad_configuration_fails_clearly(image, loans, tmp_path, env, message):
+    code, failure = quality_job(image, tmp_path, loans.head(50), **env)
+    assert code != 0
+    assert failure.startswith(message), failure
+    assert not (tmp_path / "output" / "statistics.json").exists()

@@ -20,6 +20,21 @@ here unchanged; the lab checks that the job's files equal what those functions g
 Differences from AWS's image: the numeric sketch is 256 exact quantiles, not a KLL sketch;
 captured columns are matched to the baseline's features by position; only the request
 (``endpointInput``) is profiled.
+
+With ``analysis_type=MODEL_QUALITY`` (what ``ModelQualityMonitor.suggest_baseline`` sets) it is
+the model quality job instead
+(https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality.html):
+``dataset_source`` is a folder of CSV files of labelled predictions, ``problem_type`` must be
+``BinaryClassification``, ``ground_truth_attribute`` names the label column,
+``probability_attribute`` (with ``probability_threshold_attribute``, default 0.5) and/or
+``inference_attribute`` the model's output. It writes ``statistics.json`` with
+``binary_classification_metrics`` (computed with scikit-learn, laid out as
+https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-metrics.html
+shows) and ``constraints.json`` with ``binary_classification_constraints``; with
+``baseline_constraints`` set it is a monitoring execution and writes
+``constraint_violations.json`` instead of constraints. AWS's schedule first merges captured
+predictions with ground truth in a separate job; here the caller does that merge and hands
+over the merged rows as CSV.
 """
 
 from __future__ import annotations
@@ -190,6 +205,200 @@ def read_capture(lines, columns):
     return frame
 
 
+# ------------------------------------------------------------------ model quality
+PROBLEM_TYPES = ("BinaryClassification", "MulticlassClassification", "Regression")
+# (metric, comparison that is a violation): higher is better except for the error rates
+QUALITY_CONSTRAINTS = {
+    "recall": "LessThanThreshold", "precision": "LessThanThreshold",
+    "accuracy": "LessThanThreshold", "true_positive_rate": "LessThanThreshold",
+    "true_negative_rate": "LessThanThreshold", "false_positive_rate": "GreaterThanThreshold",
+    "false_negative_rate": "GreaterThanThreshold", "auc": "LessThanThreshold",
+    "f0_5": "LessThanThreshold", "f1": "LessThanThreshold", "f2": "LessThanThreshold",
+}
+MIN_ROWS_FOR_STD = 200  # AWS: a standard deviation only from 200 samples on
+STD_SAMPLES, STD_SHARE, STD_SEED = 5, 0.8, 0
+
+
+def binary_scalars(y_true, y_pred, y_score):
+    """The scalar binary-classification metrics, scikit-learn's, under AWS's names."""
+    from sklearn import metrics as m
+
+    tn, fp, fn, tp = m.confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
+    always = np.ones_like(y_true)  # the constant classifier that always says 1
+    out = {
+        "recall": m.recall_score(y_true, y_pred, zero_division=0),
+        "precision": m.precision_score(y_true, y_pred, zero_division=0),
+        "accuracy": m.accuracy_score(y_true, y_pred),
+        "recall_best_constant_classifier": m.recall_score(y_true, always, zero_division=0),
+        "precision_best_constant_classifier": m.precision_score(y_true, always,
+                                                                zero_division=0),
+        "accuracy_best_constant_classifier": m.accuracy_score(y_true, always),
+        "true_positive_rate": tp / (tp + fn) if tp + fn else 0.0,
+        "false_positive_rate": fp / (fp + tn) if fp + tn else 0.0,
+    }
+    out["true_negative_rate"] = 1.0 - out["false_positive_rate"]
+    out["false_negative_rate"] = 1.0 - out["true_positive_rate"]
+    out["auc"] = m.roc_auc_score(y_true, y_score)
+    for beta, name in ((0.5, "f0_5"), (1, "f1"), (2, "f2")):
+        out[name] = m.fbeta_score(y_true, y_pred, beta=beta, zero_division=0)
+        out[f"{name}_best_constant_classifier"] = m.fbeta_score(
+            y_true, always, beta=beta, zero_division=0)
+    return {k: float(v) for k, v in out.items()}
+
+
+def binary_classification_metrics(y_true, y_pred, y_score):
+    """statistics.json's binary_classification_metrics: value and standard deviation."""
+    from sklearn import metrics as m
+
+    y_true, y_pred = np.asarray(y_true, int), np.asarray(y_pred, int)
+    y_score = np.asarray(y_score, float)
+    values = binary_scalars(y_true, y_pred, y_score)
+    spread = {name: "NaN" for name in values}
+    if len(y_true) >= MIN_ROWS_FOR_STD:  # 5 random 80 % samples, as AWS describes
+        rng = np.random.default_rng(STD_SEED)
+        size = int(STD_SHARE * len(y_true))
+        runs = []
+        for _ in range(STD_SAMPLES):
+            i = rng.choice(len(y_true), size=size, replace=False)
+            runs.append(binary_scalars(y_true[i], y_pred[i], y_score[i]))
+        spread = {name: float(np.std([r[name] for r in runs])) for name in values}
+    cm = m.confusion_matrix(y_true, y_pred, labels=[0, 1])  # rows: truth, columns: predicted
+    fpr, tpr, _ = m.roc_curve(y_true, y_score)
+    precisions, recalls, _ = m.precision_recall_curve(y_true, y_score)
+    doc = {"confusion_matrix": {str(t): {str(p): int(cm[t, p]) for p in (0, 1)}
+                                for t in (0, 1)}}
+    order = ["recall", "precision", "accuracy", "recall_best_constant_classifier",
+             "precision_best_constant_classifier", "accuracy_best_constant_classifier",
+             "true_positive_rate", "true_negative_rate", "false_positive_rate",
+             "false_negative_rate"]
+    doc.update({k: {"value": values[k], "standard_deviation": spread[k]} for k in order})
+    doc["receiver_operating_characteristic_curve"] = {
+        "false_positive_rates": fpr.tolist(), "true_positive_rates": tpr.tolist()}
+    doc["precision_recall_curve"] = {"precisions": precisions[::-1].tolist(),
+                                     "recalls": recalls[::-1].tolist()}
+    for k in ("auc", "f0_5", "f1", "f2", "f0_5_best_constant_classifier",
+              "f1_best_constant_classifier", "f2_best_constant_classifier"):
+        doc[k] = {"value": values[k], "standard_deviation": spread[k]}
+    return doc
+
+
+def suggest_quality_constraints(metrics):
+    """constraints.json: each metric's baseline value as its threshold."""
+    return {"version": 0.0, "binary_classification_constraints": {
+        name: {"threshold": metrics[name]["value"], "comparison_operator": op}
+        for name, op in QUALITY_CONSTRAINTS.items()}}
+
+
+# lab 12b's #@save function, unchanged
+def model_quality_violations(metrics, constraints):
+    """A model quality constraint_violations.json: each metric against its threshold."""
+    breaks = {"LessThanThreshold": lambda value, limit: value < limit,
+              "GreaterThanThreshold": lambda value, limit: value > limit}
+    violations = []
+    for name, rule in constraints["binary_classification_constraints"].items():
+        op, limit = rule["comparison_operator"], rule["threshold"]
+        if breaks[op](metrics[name], limit):
+            violations.append({"metric_name": name, "constraint_check_type": op,
+                               "description": f"Metric {name} with {metrics[name]:.4f} "
+                                             f"was {op} '{limit}'"})
+    return {"violations": violations}
+
+
+def column(df, env, key, header):
+    """The column an *_attribute variable names: a header name, or a 0-based index."""
+    ref = str(env[key])
+    if ref in df.columns:
+        return df[ref]
+    if not header and ref.isdigit() and int(ref) < df.shape[1]:
+        return df.iloc[:, int(ref)]
+    raise JobError(f"{key} '{ref}' is not a column of the dataset (columns: "
+                   f"{', '.join(map(str, df.columns))}).")
+
+
+def as_binary(values, key):
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.isna().any() or not set(numbers.unique()) <= {0, 1}:
+        found = sorted(map(str, pd.unique(values)))[:5]
+        raise JobError(f"{key}: a BinaryClassification job needs labels 0 and 1; "
+                       f"found {found}.")
+    return numbers.to_numpy(int)
+
+
+def quality_inputs(env, df, header):
+    """(truth, predicted label, score) from the columns the environment names."""
+    problem = env.get("problem_type")
+    if problem not in PROBLEM_TYPES:
+        raise JobError(f"problem_type '{problem}' is unknown: use one of "
+                       f"{', '.join(PROBLEM_TYPES)}.")
+    if problem != "BinaryClassification":
+        raise JobError(f"problem_type '{problem}' is not supported by the course's analyzer "
+                       "(AWS's image computes it): it computes BinaryClassification only.")
+    if not env.get("ground_truth_attribute"):
+        raise JobError("ground_truth_attribute is not set: a model quality job needs the "
+                       "column of true labels.")
+    if not (env.get("probability_attribute") or env.get("inference_attribute")):
+        raise JobError("Neither probability_attribute nor inference_attribute is set: a "
+                       "model quality job needs the model's output.")
+    truth = as_binary(column(df, env, "ground_truth_attribute", header),
+                      "ground_truth_attribute")
+    if len(set(truth)) < 2:
+        raise JobError("ground_truth_attribute: the labels hold one class only; AUC and "
+                       "recall need both 0 and 1.")
+    score = None
+    if env.get("probability_attribute"):
+        score = pd.to_numeric(column(df, env, "probability_attribute", header),
+                              errors="coerce")
+        if score.isna().any():
+            raise JobError("probability_attribute: some probabilities are not numbers.")
+        score = score.to_numpy(float)
+    if env.get("inference_attribute"):
+        predicted = as_binary(column(df, env, "inference_attribute", header),
+                              "inference_attribute")
+    else:
+        threshold = float(env.get("probability_threshold_attribute") or 0.5)
+        predicted = (score > threshold).astype(int)
+    return truth, predicted, predicted if score is None else score
+
+
+def read_csv_folder(env, source):
+    fmt = json.loads(env.get("dataset_format") or '{"csv": {"header": true}}')
+    if "csv" not in fmt:
+        raise JobError(f"dataset_format {fmt} is not supported: the course's analyzer "
+                       "reads CSV only.")
+    header = fmt["csv"].get("header", True)
+    frames = [pd.read_csv(f, header=0 if header else None) for f in files_under(source)]
+    df = pd.concat(frames, ignore_index=True)
+    if not header:
+        df.columns = [f"_c{i}" for i in range(df.shape[1])]
+    return df, header
+
+
+def run_model_quality(env, source):
+    df, header = read_csv_folder(env, source)
+    truth, predicted, score = quality_inputs(env, df, header)
+    metrics = binary_classification_metrics(truth, predicted, score)
+    statistics = {"version": 0.0, "dataset": {"item_count": len(df)},
+                  "binary_classification_metrics": metrics}
+    written = {"statistics.json": statistics}
+    if env.get("baseline_constraints"):
+        constraints = read_json(env, "baseline_constraints")
+        rules = constraints.get("binary_classification_constraints")
+        if not isinstance(rules, dict):
+            raise JobError("baseline_constraints has no binary_classification_constraints.")
+        for name, rule in rules.items():
+            if name not in metrics or "value" not in metrics[name]:
+                raise JobError(f"baseline_constraints: unknown metric '{name}'.")
+            if rule.get("comparison_operator") not in ("LessThanThreshold",
+                                                       "GreaterThanThreshold"):
+                raise JobError(f"baseline_constraints: {name} has comparison_operator "
+                               f"{rule.get('comparison_operator')!r}.")
+        values = {name: doc["value"] for name, doc in metrics.items() if "value" in doc}
+        written["constraint_violations.json"] = model_quality_violations(values, constraints)
+    else:
+        written["constraints.json"] = suggest_quality_constraints(metrics)
+    return written
+
+
 # ------------------------------------------------------------------ the job
 def files_under(folder: Path) -> list[Path]:
     files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
@@ -210,9 +419,15 @@ def run(env: dict) -> dict:
         if not env.get(key):
             raise JobError(f"The environment variable {key} is not set.")
     source, output = Path(env["dataset_source"]), Path(env["output_path"])
+    analysis = env.get("analysis_type") or "DATA_QUALITY"
+    if analysis not in ("DATA_QUALITY", "MODEL_QUALITY"):
+        raise JobError(f"analysis_type '{analysis}' is not supported: the course's analyzer "
+                       "runs DATA_QUALITY and MODEL_QUALITY.")
     monitoring = "baseline_constraints" in env or "baseline_statistics" in env
     written = {}
-    if not monitoring:
+    if analysis == "MODEL_QUALITY":
+        written = run_model_quality(env, source)
+    elif not monitoring:
         fmt = json.loads(env.get("dataset_format") or '{"csv": {"header": true}}')
         if "csv" not in fmt:
             raise JobError(f"dataset_format {fmt} is not supported: the course's analyzer "
