@@ -69,16 +69,17 @@ def train_adult_model(X: pd.DataFrame, y: np.ndarray, sample_weight: Any = None)
 
 
 MODEL_KIND = "tree_ensemble_v1"
-"""The JSON model format the course's Clarify container evaluates (no scikit-learn needed)."""
+"""The JSON model format lab 16a's inference handler evaluates (numpy only, no scikit-learn)."""
 
 
 def export_model(model: Any, X: pd.DataFrame, categories: dict[str, list[str]]) -> dict[str, Any]:
     """``train_adult_model``'s classifier as JSON: features, text categories, trees.
 
-    The course's Clarify container (``containers/clarify-processing``) loads this from its
-    ``model`` input and predicts P(>50K) from *raw* rows (text columns are encoded with
-    ``categories`` exactly as :func:`encode_adult` does). A JSON tree dump is exact across
-    numpy and scikit-learn versions, which a pickle is not.
+    Lab 16a's inference handler (``serve_adult.py``, packed with this file as ``model.json``
+    into the model's ``model.tar.gz``) loads it and predicts P(>50K) from *raw* rows (text
+    columns are encoded with ``categories`` exactly as :func:`encode_adult` does), on AWS's
+    scikit-learn serving image and, in-process, in the course's Clarify container. A JSON
+    tree dump is exact across numpy and scikit-learn versions, which a pickle is not.
     """
     predictors = getattr(model, "_predictors", None)
     if predictors is None or model.n_trees_per_iteration_ != 1:
@@ -113,9 +114,10 @@ def export_model(model: Any, X: pd.DataFrame, categories: dict[str, list[str]]) 
 
 
 def exported_log_odds(spec: dict[str, Any], X: pd.DataFrame) -> np.ndarray:
-    """Evaluate an :func:`export_model` JSON on encoded rows ``X`` (the container's rule).
+    """Evaluate an :func:`export_model` JSON on encoded rows ``X``, in log-odds.
 
-    Kept here so the unit tests can check the export against ``decision_function``.
+    A reference written apart from lab 16a's handler: the unit tests check the export against
+    ``decision_function`` with it, and the container tests use it as the model's truth.
     """
     x = X[spec["features"]].to_numpy(dtype=float)
     total = np.full(len(x), spec["baseline"])

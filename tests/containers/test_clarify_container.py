@@ -3,7 +3,9 @@ SageMaker Clarify processing job (not AWS's image), by running it as SageMaker w
 
 Each test lays out /opt/ml/processing/input/{data,config[,model]} in a temporary folder,
 runs the image, and reads /opt/ml/processing/output/analysis.json or /opt/ml/output/failure.
-References are independent of the container's code:
+The model input is what a SageMaker model serves: model.tar.gz with model.json and the
+inference handler lab 16a writes (its ``%%writefile`` cell, read from the notebook), which
+the container calls in-process. References are independent of the container's code:
 
 * bias metrics: smclarify in this environment (another numpy/pandas than Debian's in the
   image) on a synthetic data set the labs do not use;
@@ -19,9 +21,11 @@ Run under the shared Docker lock:
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,7 @@ import pytest
 
 from labkit import lessons
 from labkit.docker import docker_status
+from labkit.paths import LABS_DIR
 from labkit.standins import adult as census
 
 pytestmark = pytest.mark.docker
@@ -50,8 +55,35 @@ def image() -> str:
     return build_with_wheels("clarify-processing").tag
 
 
+LAB_16A = LABS_DIR / "03-responsible-and-generative-ai" / "16a-clarify-shap-pdp.ipynb"
+
+
+def handler_source() -> str:
+    """The inference handler as lab 16a writes it (its %%writefile serve_adult.py cell)."""
+    cells = json.loads(LAB_16A.read_text())["cells"]
+    (source,) = [text for text in ("".join(c["source"]) for c in cells)
+                 if text.startswith("%%writefile") and
+                 text.split("\n", 1)[0].endswith("/serve_adult.py")]
+    return source.split("\n", 1)[1]
+
+
+def model_archive(spec: dict[str, Any], handler: str | None = None,
+                  name: str = "serve_adult.py") -> bytes:
+    """model.tar.gz as SageMaker serves it: model.json and code/<name>."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for arcname, text in (("model.json", json.dumps(spec)),
+                              (f"code/{name}", handler or handler_source())):
+            data = text.encode()
+            info = tarfile.TarInfo(arcname)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
 def run_job(image: str, root: Path, data: pd.DataFrame, config: dict[str, Any],
-            model: dict[str, Any] | None = None) -> tuple[int, dict[str, Any] | None, str]:
+            model: bytes | None = None,
+            env: dict[str, str] | None = None) -> tuple[int, dict[str, Any] | None, str]:
     """Run one job; return (exit code, analysis.json or None, failure reason or '')."""
     for sub in ("input/data", "input/config", "output", "ml_output"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -59,10 +91,11 @@ def run_job(image: str, root: Path, data: pd.DataFrame, config: dict[str, Any],
     (root / "input" / "config" / "analysis_config.json").write_text(json.dumps(config))
     if model is not None:
         (root / "input" / "model").mkdir(exist_ok=True)
-        (root / "input" / "model" / "model.json").write_text(json.dumps(model))
+        (root / "input" / "model" / "model.tar.gz").write_bytes(model)
+    env_args = [a for k, v in (env or {}).items() for a in ("-e", f"{k}={v}")]
     for _ in range(3):  # 137: killed from outside (another session's clean-up on a shared engine)
         result = subprocess.run(
-            ["docker", "run", "--rm", "--network", "none",
+            ["docker", "run", "--rm", "--network", "none", *env_args,
              "-v", f"{root}/input:/opt/ml/processing/input:ro",
              "-v", f"{root}/output:/opt/ml/processing/output",
              "-v", f"{root}/ml_output:/opt/ml/output", image],
@@ -221,8 +254,10 @@ def test_shap_exact_additive_and_pdp(image, small_model, tmp_path, use_logit):
     spec, data = small_model
     features = ["a", "b", "c", "d"]
     rows, baseline = data.iloc[:6], data[features].iloc[100:108]
+    env = {"SAGEMAKER_PROGRAM": "serve_adult.py"} if use_logit else None  # both ways
     code, analysis, failure = run_job(image, tmp_path, rows,
-                                      shap_config(rows, baseline, use_logit), spec)
+                                      shap_config(rows, baseline, use_logit),
+                                      model_archive(spec), env)
     assert code == 0, failure
     check_explanations(analysis["explanations"], features)
     local = pd.read_csv(tmp_path / "output" / "explanations_shap" / "out.csv")
@@ -282,7 +317,8 @@ def test_missing_baseline_fails_clearly(image, small_model, tmp_path):
     spec, data = small_model
     config = shap_config(data.iloc[:3], data.iloc[:0, :4], use_logit=False)
     del config["methods"]["shap"]["baseline"]
-    code, analysis, failure = run_job(image, tmp_path, data.iloc[:3], config, spec)
+    code, analysis, failure = run_job(image, tmp_path, data.iloc[:3], config,
+                                      model_archive(spec))
     assert code != 0 and analysis is None
     assert "The SHAP baseline is missing" in failure, failure
 
@@ -292,3 +328,22 @@ def test_missing_model_says_what_aws_does_instead(image, small_model, tmp_path):
     config = shap_config(data.iloc[:3], data.iloc[100:102, :4], use_logit=False)
     code, _, failure = run_job(image, tmp_path, data.iloc[:3], config, model=None)
     assert code != 0 and "shadow endpoint" in failure, failure
+
+
+@pytest.mark.parametrize(
+    "archive,env,message",
+    [
+        (dict(name="inference.py"), {"SAGEMAKER_PROGRAM": "serve_adult.py"},
+         "model.tar.gz has no handler code/serve_adult.py"),
+        (dict(handler="def model_fn(model_dir):\n    return None\n"), None,
+         "lacks ['input_fn', 'predict_fn', 'output_fn']"),
+    ],
+)
+def test_a_model_without_its_handler_fails_clearly(image, small_model, tmp_path, archive,
+                                                    env, message):
+    spec, data = small_model
+    config = shap_config(data.iloc[:3], data.iloc[100:102, :4], use_logit=False)
+    code, analysis, failure = run_job(image, tmp_path, data.iloc[:3], config,
+                                      model_archive(spec, **archive), env)
+    assert code != 0 and analysis is None
+    assert failure.startswith("ClientError: ") and message in failure, failure

@@ -17,16 +17,22 @@ Bias metrics come from ``smclarify``, the library AWS's container uses; Kernel S
 ``shap``; partial dependence is computed here on Clarify's grid (bucket centres).
 
 One difference, on purpose: AWS's job starts a *shadow endpoint* from the ``predictor``'s
-``model_name`` and sends it the rows. This container has no endpoint to call; it loads the
-model from the extra input ``/opt/ml/processing/input/model/model.json`` (a tree ensemble
-exported as JSON by ``labkit.standins.adult.export_model``) and predicts in-process.
+``model_name`` and sends it the rows over HTTP. This container has no endpoint to call: it
+takes the same artefact that SageMaker model serves, ``model.tar.gz`` (the model files and
+``code/<handler>.py``), from the extra input ``/opt/ml/processing/input/model``, and calls
+the handler's ``model_fn``, ``input_fn``, ``predict_fn`` and ``output_fn`` in-process, with
+the rows as CSV text, in the order a SageMaker framework serving container calls them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
+import os
 import sys
+import tarfile
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -99,61 +105,81 @@ def require_values(series: pd.Series, values: list, role: str, name: str) -> Non
 
 
 # ------------------------------------------------------------------------------ the model
-class TreeEnsemble:
-    """A gradient-boosted tree ensemble exported as JSON; predicts P(positive class)."""
+HANDLER_FUNCTIONS = ("model_fn", "input_fn", "predict_fn", "output_fn")
 
-    def __init__(self, spec: dict):
-        if spec.get("kind") != "tree_ensemble_v1":
-            raise ConfigError(f"Unknown model kind {spec.get('kind')!r} in model.json.")
-        self.features = list(spec["features"])
-        self.categories = {k: list(v) for k, v in spec.get("categories", {}).items()}
-        self.baseline = float(spec["baseline"])
-        self.trees = [{k: np.asarray(v) for k, v in t.items()} for t in spec["trees"]]
 
-    def encode(self, rows: pd.DataFrame) -> np.ndarray:
-        missing = [f for f in self.features if f not in rows.columns]
+class ServedModel:
+    """A SageMaker model artefact and its inference handler, called in-process.
+
+    ``model.tar.gz`` is unpacked as SageMaker unpacks it into ``/opt/ml/model``; the handler
+    is ``code/$SAGEMAKER_PROGRAM`` (or the only ``.py`` file in ``code/``). A request is the
+    rows as CSV text without a header, as Clarify sends them for ``content_type`` text/csv;
+    the answer is one score per line (``accept_type`` text/csv).
+    """
+
+    def __init__(self, archive: Path, predictor: dict):
+        self.model_dir = Path(tempfile.mkdtemp(prefix="model-"))
+        with tarfile.open(archive) as tar:
+            unsafe = [m.name for m in tar.getmembers()
+                      if m.name.startswith("/") or ".." in Path(m.name).parts
+                      or not (m.isfile() or m.isdir())]
+            if unsafe:
+                raise ConfigError(f"model.tar.gz holds entries outside the model folder or "
+                                  f"links: {unsafe[:3]}.")
+            tar.extractall(self.model_dir)
+        code = self.model_dir / "code"
+        program = os.environ.get("SAGEMAKER_PROGRAM")
+        scripts = sorted(p.name for p in code.glob("*.py")) if code.is_dir() else []
+        if program is None and len(scripts) == 1:
+            program = scripts[0]
+        if program is None or program not in scripts:
+            raise ConfigError(f"model.tar.gz has no handler code/{program or '<name>.py'} "
+                              f"(code/ holds {scripts}); set SAGEMAKER_PROGRAM to its name, "
+                              "as the model's environment does on AWS.")
+        sys.path.insert(0, str(code))  # the handler may import its neighbours
+        spec = importlib.util.spec_from_file_location(Path(program).stem, code / program)
+        handler = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(handler)
+        missing = [f for f in HANDLER_FUNCTIONS if not callable(getattr(handler, f, None))]
         if missing:
-            raise ConfigError(f"The model needs features {missing} the data set lacks.")
-        out = np.empty((len(rows), len(self.features)))
-        for j, name in enumerate(self.features):
-            col = rows[name]
-            if name in self.categories:
-                codes = pd.Categorical(col.astype(str), categories=self.categories[name]).codes
-                out[:, j] = codes  # -1 for a value the model never saw, as in training
-            else:
-                out[:, j] = pd.to_numeric(col, errors="coerce")
-        return out
-
-    def raw(self, x: np.ndarray) -> np.ndarray:
-        total = np.full(len(x), self.baseline)
-        rows = np.arange(len(x))
-        for t in self.trees:
-            node = np.zeros(len(x), dtype=int)
-            while True:
-                inner = ~t["is_leaf"][node]
-                if not inner.any():
-                    break
-                idx, nd = rows[inner], node[inner]
-                value = x[idx, t["feature"][nd]]
-                left = np.where(np.isnan(value), t["missing_left"][nd],
-                                value <= t["threshold"][nd])
-                node[idx] = np.where(left, t["left"][nd], t["right"][nd])
-            total += t["value"][node]
-        return total
+            raise ConfigError(f"The handler {program} lacks {missing}: the course's "
+                              f"container calls {', '.join(HANDLER_FUNCTIONS)}.")
+        self.handler = handler
+        self.model = handler.model_fn(str(self.model_dir))
+        self.content_type = predictor.get("content_type", "text/csv")
+        self.accept = predictor.get("accept_type", "text/csv")
+        if self.content_type != "text/csv" or self.accept != "text/csv":
+            raise ConfigError("The course's container sends text/csv and reads text/csv "
+                              f"answers; the predictor asks for {self.content_type} -> "
+                              f"{self.accept}.")
 
     def predict_proba(self, rows: pd.DataFrame) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.raw(self.encode(rows))))
+        """One request: the rows as CSV, through input_fn, predict_fn and output_fn."""
+        h = self.handler
+        body = rows.to_csv(header=False, index=False)
+        answer = h.output_fn(h.predict_fn(h.input_fn(body, self.content_type), self.model),
+                             self.accept)
+        if isinstance(answer, tuple):  # (body, content type), as the serving toolkits take
+            answer = answer[0]
+        if isinstance(answer, bytes):
+            answer = answer.decode()
+        scores = np.array([float(line) for line in str(answer).split()])
+        if len(scores) != len(rows):
+            raise ConfigError(f"The model answered {len(scores)} scores for {len(rows)} "
+                              "rows: text/csv answers carry one score per line.")
+        return scores
 
 
-def load_model(root: Path, config: dict) -> TreeEnsemble:
-    path = root / "model" / "model.json"
+def load_model(root: Path, config: dict) -> ServedModel:
+    path = root / "model" / "model.tar.gz"
+    predictor = config.get("predictor") or {}
     if not path.is_file():
-        name = config.get("predictor", {}).get("model_name", "?")
+        name = predictor.get("model_name", "?")
         raise ConfigError(
             f"No model at {path}. AWS's Clarify starts a shadow endpoint from model_name "
-            f"{name!r}; the course's container loads the model from the input 'model' "
-            "(model.json) instead.")
-    return TreeEnsemble(json.loads(path.read_text()))
+            f"{name!r}; the course's container calls that model's handler in-process and "
+            "takes its model.tar.gz from the input 'model' instead.")
+    return ServedModel(path, predictor)
 
 
 # ------------------------------------------------------------------------------ bias
@@ -205,7 +231,7 @@ def _jsonable(value):
     return str(value)
 
 
-def predicted_labels(df: pd.DataFrame, config: dict, model: TreeEnsemble | None) -> pd.Series:
+def predicted_labels(df: pd.DataFrame, config: dict, model: ServedModel | None) -> pd.Series:
     """Predicted labels: the data set's ``predicted_label`` column, else the model's."""
     label_values = [str(v) for v in as_list(config.get("label_values_or_threshold"))]
     if config.get("predicted_label") is not None:
@@ -225,7 +251,7 @@ def features_of(df: pd.DataFrame, config: dict) -> pd.DataFrame:
     return df.drop(columns=[c for c in drop if c is not None and c in df.columns])
 
 
-def kernel_shap(df: pd.DataFrame, config: dict, model: TreeEnsemble, shap_cfg: dict):
+def kernel_shap(df: pd.DataFrame, config: dict, model: ServedModel, shap_cfg: dict):
     """Global and local Kernel SHAP values, as Clarify reports them."""
     import shap
 
@@ -280,7 +306,7 @@ def kernel_shap(df: pd.DataFrame, config: dict, model: TreeEnsemble, shap_cfg: d
         pd.DataFrame(values, columns=X.columns)
 
 
-def pdp(df: pd.DataFrame, config: dict, model: TreeEnsemble, pdp_cfg: dict,
+def pdp(df: pd.DataFrame, config: dict, model: ServedModel, pdp_cfg: dict,
         ranking: list[str]) -> list[dict]:
     """Partial dependence on Clarify's grid: centres of equal-width buckets."""
     X = features_of(df, config)
