@@ -826,6 +826,8 @@ PLAN.update({
                                "processing job's outputs from S3"),
     "12a-model-monitor-data-quality": Stop("c12a0003", f"{COMPUTE}: the monitoring "
                                            "processing job's report is read next"),
+    "12b-model-monitor-model-quality": Stop("b0000112", f"{COMPUTE}: the model quality "
+                                            "baselining job's statistics.json is read next"),
     "20-ingesting-training-data": Stop("land", "moto's Firehose does not read a Kinesis "
                                        "source stream, so nothing lands in S3 to read"),
     "14-pipelines-batch-schedules": Stop("73f80ac7", f"{COMPUTE}: moto's pipelines run no "
