@@ -815,6 +815,8 @@ PLAN.update({
                                      "TensorBoard files the training job syncs to S3"),
     "16b-clarify-dpl-bias": Stop("3ae84548", f"{COMPUTE}: the next cells read the "
                                  "Clarify processing job's analysis.json"),
+    "16a-clarify-shap-pdp": Stop("c16a0003", f"{COMPUTE}: the next cells read the "
+                                 "Clarify explainability job's analysis.json and out.csv"),
     "17-bedrock-rag": Stop("rag17-19", "Bedrock's model answers (Converse): moto has no "
                            "Converse and no model; the request is validated offline above"),
     "18-comprehend-pii": Stop("594bdeb3", "Comprehend's PII model answers: moto returns "
