@@ -39,7 +39,7 @@ WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --no-loadscope-reorder \
 		-m "not book and not rehearsal and not (unit and not docker)"
-	$(BIN)/python -m pytest -m book
+	$(BIN)/python -m pytest -m book tests/test_book.py tests/site
 
 # Every lab's aws branch, twice, against a moto server on 127.0.0.1 with IAM enforced, in
 # ap-southeast-2, with policies/course-learner.json as the learner's only permissions.

@@ -7,6 +7,9 @@
   kernel: what a learner does with "Run all" twice. A failing cell is reported with its run
   and number. The first run's outputs are written to ``_build/executed/`` so that the book
   test renders them instead of executing every lab again.
+* **Offline, checked.** Every lab process logs its connections and name lookups (an audit
+  hook, tests/offline/audit); after a lab's two runs, one off this machine, a kernel from
+  another interpreter or an image pull fails the lab.
 * **No litter.** One temporary folder holds everything the run writes (pytest's ``tmp_path``,
   the labs' work folders, SageMaker local mode's compose folders); it is removed at the end,
   with every container, network and volume the run started.
@@ -20,6 +23,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -34,7 +38,14 @@ from labkit.docker import container_ids, remove_containers_since
 from labkit.notebooks import source_digest
 from labkit.paths import LABS_DIR, REPO_ROOT
 
+sys.path.insert(0, str(Path(__file__).parent / "tests" / "offline"))
+from test_offline import REAL_LOOKING, is_on_this_machine  # noqa: E402
+
 EXECUTED_DIR = REPO_ROOT / "_build" / "executed"
+AUDIT_DIR = REPO_ROOT / "tests" / "offline" / "audit"
+"""sitecustomize.py there logs every connection of every lab process (NETWORK_AUDIT_LOG)."""
+HOSTILE_LABS = {"00-check-environment"}
+"""Labs whose kernel also gets real-looking AWS credentials (tests/offline)."""
 """Where each lab's executed notebook (first run's outputs) is written for the book test."""
 
 _run_root: Path | None = None
@@ -115,6 +126,59 @@ def _loadgroup(config: pytest.Config) -> bool:
 
 
 UNIT_DIR = REPO_ROOT / "tests" / "unit"
+UNIT_ELSEWHERE = "not (unit and not docker)"
+"""make test's -m expression: the unit tests without Docker run in tests/test_isolation.py."""
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    # A unit module with no Docker test would only be imported (mlflow, tensorboard, moto:
+    # seconds per worker) and then deselected: don't collect it at all. A Docker test is
+    # marked in its own module (``pytest.mark.docker``), so a module without that text has
+    # none.
+    if (UNIT_ELSEWHERE in (config.option.markexpr or "") and collection_path.suffix == ".py"
+            and UNIT_DIR in collection_path.parents
+            and collection_path.name.startswith("test_")
+            and "mark.docker" not in collection_path.read_text(encoding="utf-8")):
+        return True
+    return None
+
+
+class _StatusDuringCollection:
+    """``labkit.docker.docker_status`` answered once while modules are collected.
+
+    Test modules ask it at import time in their ``skipif`` marks (27 ``docker info`` and
+    ``docker compose version`` calls per process, about 5 s); the answer cannot change
+    within a collection. After collection the kit's own function is back (its unit tests
+    fake the commands it runs)."""
+
+    def __init__(self) -> None:
+        import labkit.docker
+
+        self.module = labkit.docker
+        self.original = labkit.docker.docker_status
+        self.answer: Any = None
+        labkit.docker.docker_status = self  # type: ignore[assignment]
+
+    def __call__(self) -> Any:
+        if self.answer is None:
+            self.answer = self.original()
+        return self.answer
+
+    def restore(self) -> None:
+        self.module.docker_status = self.original  # type: ignore[assignment]
+
+
+_status_during_collection: _StatusDuringCollection | None = None
+
+
+def pytest_collection(session: pytest.Session) -> None:
+    global _status_during_collection
+    _status_during_collection = _StatusDuringCollection()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if _status_during_collection is not None:
+        _status_during_collection.restore()
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -296,10 +360,23 @@ class LabNotebook(IPyNbFile):
         work = _run_root / "labs" / self.path.stem
         self.kinds_log = _run_root / "kinds" / f"{self.path.stem}.tsv"
         self.kinds_log.parent.mkdir(exist_ok=True)
-        names = ("COURSE_BACKEND", "COURSE_WORKDIR", "COURSE_KINDS_LOG")
-        saved = {k: os.environ.get(k) for k in names}
-        os.environ.update({"COURSE_BACKEND": "local", "COURSE_WORKDIR": str(work),
-                           "COURSE_KINDS_LOG": str(self.kinds_log)})
+        # Every Python process of the lab (kernel, local-mode driver, helpers) logs its
+        # connections and name lookups (tests/offline/audit): teardown checks the log.
+        self.network_log = _run_root / "network" / f"{self.path.stem}.jsonl"
+        self.network_log.parent.mkdir(exist_ok=True)
+        self.network_log.unlink(missing_ok=True)
+        self.started_at = int(time.time())
+        env = {"COURSE_BACKEND": "local", "COURSE_WORKDIR": str(work),
+               "COURSE_KINDS_LOG": str(self.kinds_log),
+               "NETWORK_AUDIT_LOG": str(self.network_log),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(AUDIT_DIR),
+                                                           os.environ.get("PYTHONPATH")]))}
+        if self.path.stem in HOSTILE_LABS:
+            # credentials that would work, were they real (the Region stays the course's,
+            # so the book shows the same one on every page)
+            env.update({k: v for k, v in REAL_LOOKING.items() if k != "AWS_DEFAULT_REGION"})
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
         try:
             super().setup()  # starts the kernel, which inherits this environment
         finally:
@@ -327,6 +404,7 @@ class LabNotebook(IPyNbFile):
 
     def teardown(self) -> None:
         super().teardown()
+        self.check_offline()
         # Every kind of resource the lab created is one lab 99's sweep knows how to delete.
         log = getattr(self, "kinds_log", None)
         if log is not None and log.exists():
@@ -340,6 +418,33 @@ class LabNotebook(IPyNbFile):
         # Only a full run (twice in one kernel, every cell passed) is handed to the book.
         if self.cells and all(c.passed for c in self.cells) and self.cells[-1].run == 2:
             self.write_executed()
+
+    def check_offline(self) -> None:
+        """The lab talked to nothing but this machine, in the venv's kernel, and pulled no
+        image (its containers talk to the engine through a Unix socket, counted as local,
+        so the engine itself is asked)."""
+        log = getattr(self, "network_log", None)
+        if log is None:
+            return  # skipped before its kernel started
+        events = [json.loads(line) for line in log.read_text().splitlines()] if (
+            log.exists()) else []
+        kernels = [e for e in events if e["event"] == "start" and e["argv"][:1] == ["-m"]]
+        assert kernels, f"{self.path.name}: the audit hook did not load in the lab's kernel"
+        assert {e["prefix"] for e in kernels} == {sys.prefix}, (
+            f"{self.path.name} ran in another interpreter: {kernels}")
+        # Lab 04's probe tries the network from a new, empty namespace (unshare --net):
+        # such a process reaches nothing, so only this namespace counts.
+        here = os.readlink("/proc/self/ns/net")
+        off_machine = [e for e in events if e["event"] != "start"
+                       and not is_on_this_machine(e["target"]) and e.get("netns", here) == here]
+        assert not off_machine, f"{self.path.name} reached off this machine: {off_machine[:5]}"
+        if uses_docker(self.nb):
+            pulls = subprocess.run(
+                ["docker", "events", "--since", str(self.started_at),
+                 "--until", str(int(time.time()) + 1), "--filter", "type=image",
+                 "--filter", "event=pull", "--format", "{{json .}}"],
+                capture_output=True, text=True, timeout=60, check=True).stdout.split()
+            assert not pulls, f"{self.path.name}: the Docker engine pulled {pulls}"
 
     def write_executed(self) -> None:
         """Save the first run's outputs and timings for the book test and the benchmark.

@@ -195,8 +195,37 @@ def test_every_page_as_a_reader_sees_it(browser, site_url: str) -> None:
     # index.html is Jupyter Book's redirect to the first page, not a page of its own
     redirects = {p for p in pages if 'http-equiv="Refresh"' in (SITE / p).read_text()}
     assert redirects <= {"index.html"}, redirects
-    found = {page: reader.visit(page) for page in pages if page not in redirects}
-    reader.context.close()
+    to_visit = [page for page in pages if page not in redirects]
+    # Two readers, each its own browser in its own thread (Playwright's sync API is per
+    # thread): the machine's second core would otherwise idle while one tab loads.
+    found: dict[str, list[str]] = {}
+    failures: list[BaseException] = []
+
+    def second_reader(share: list[str]) -> None:
+        from playwright.sync_api import sync_playwright
+
+        try:
+            with sync_playwright() as play:
+                other = play.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=CHROMIUM_ARGS)
+                try:
+                    helper = Reader(other, site_url)
+                    found.update({page: helper.visit(page) for page in share})
+                finally:
+                    other.close()
+        except BaseException as error:  # noqa: BLE001  re-raised in the test's thread
+            failures.append(error)
+
+    thread = threading.Thread(target=second_reader, args=(to_visit[1::2],))
+    thread.start()
+    try:
+        found.update({page: reader.visit(page) for page in to_visit[0::2]})
+    finally:
+        thread.join()
+        reader.context.close()
+    if failures:
+        raise failures[0]
+    assert sorted(found) == sorted(to_visit), "a page was not visited"
     report = [f"{page}: {problem}" for page, problems in found.items() for problem in problems]
     print(f"checked {len(pages)} pages")
     assert not report, "\n".join(report)
