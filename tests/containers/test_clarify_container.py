@@ -261,7 +261,8 @@ def test_shap_exact_additive_and_pdp(image, small_model, tmp_path, use_logit):
     assert code == 0, failure
     check_explanations(analysis["explanations"], features)
     local = pd.read_csv(tmp_path / "output" / "explanations_shap" / "out.csv")
-    assert list(local.columns) == features and len(local) == len(rows)
+    assert list(local.columns) == [f"{f}_label0" for f in features]  # AWS's naming
+    assert len(local) == len(rows)
 
     def prob(a: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-census.exported_log_odds(spec, pd.DataFrame(a, columns=features))))

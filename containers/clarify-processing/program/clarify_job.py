@@ -376,6 +376,9 @@ def run(root: Path = INPUT, output: Path = OUTPUT) -> dict:
                          key=lambda k: -global_values["global_shap_values"][k])
         if methods["shap"].get("save_local_shap_values", True):
             (output / "explanations_shap").mkdir(parents=True, exist_ok=True)
+            # AWS's image names each column <feature>_<label> (AWS's sample notebooks strip
+            # "_label0" to get the feature names back)
+            local.columns = [f"{c}_{label_key}" for c in local.columns]
             local.to_csv(output / "explanations_shap" / "out.csv", index=False)
     if "pdp" in methods:
         explanations["pdp"] = pdp(df, config, model, methods["pdp"], ranking)
