@@ -50,6 +50,30 @@ def test_cleanup_restores_the_environment(monkeypatch, tmp_path):
     assert lab.cleanup(verbose=False) == []  # a second cleanup is harmless
 
 
+def test_a_local_lab_turns_the_sdks_telemetry_off_and_back(monkeypatch, tmp_path):
+    # SDK v3 sends an HTTPS GET to sm-pysdk-t-<region>.s3.<region>.amazonaws.com after its
+    # calls unless its defaults file opts out: a local lab must not (the audit of lab 08's
+    # kernel caught it). A learner's own defaults file applies again after cleanup.
+    from sagemaker.core.config.config_schema import TELEMETRY_OPT_OUT_PATH
+    from sagemaker.core.helper.session_helper import Session
+    from sagemaker.core.common_utils import resolve_value_from_config
+
+    own = tmp_path / "learner-config.yaml"
+    own.write_text("SchemaVersion: '1.0'\n")
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(own))
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path / "work"))
+    monkeypatch.delenv("COURSE_BACKEND", raising=False)
+    lab = labkit.start_lab("98-unit-test", quiet=True)
+    try:
+        for session in (lab.sagemaker_session(), Session()):  # the lab's and a default one
+            assert resolve_value_from_config(None, TELEMETRY_OPT_OUT_PATH,
+                                             default_value=False,
+                                             sagemaker_session=session) is True
+    finally:
+        lab.cleanup(verbose=False)
+    assert os.environ["SAGEMAKER_USER_CONFIG_OVERRIDE"] == str(own)
+
+
 def test_bucket_is_tagged_and_deleted_at_cleanup(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
     lab = labkit.start_lab("98-unit-test", quiet=True)
