@@ -1,9 +1,16 @@
-"""A guard that refuses any botocore request to a host that is not on this machine.
+"""A guard that refuses any HTTP request to a host that is not on this machine.
 
 On the ``local`` backend moto answers every AWS call in process, so a request that reaches
 botocore's HTTP layer is a request that would have gone out to the internet — a missing mock,
 a typo in an endpoint, a client made before the lab started. The guard turns that into a loud
 :class:`~labkit.errors.OffMachineRequestError` instead of a silent call to a real account.
+
+It also guards ``requests``, which libraries use beside botocore: the SageMaker SDK (v3)
+sends a telemetry GET to ``sm-pysdk-t-<region>.s3.<region>.amazonaws.com`` after many of its
+calls; the guard's refusal is a ``requests`` ConnectionError, which the SDK shrugs off.
+(Opting out through the SDK's defaults file instead makes the SDK validate that file against
+its schema at every lookup: 2.4 s of a 4 s local processing job.) Local-mode endpoints,
+MLflow and moto servers are on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -13,11 +20,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import botocore.httpsession
+import requests.exceptions
+import requests.sessions
 
 from labkit.errors import OffMachineRequestError
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "host.docker.internal"}
 _original_send = botocore.httpsession.URLLib3Session.send
+# Session.send, not HTTPAdapter.send: moto's mock replaces the adapter's send (with the
+# `responses` library, which lets unmatched requests through) when a lab starts.
+_original_requests_send = requests.sessions.Session.send
+_SOCKET_SCHEMES = ("http+unix", "http+docker")  # a Unix socket's path, not a host
 _installed = False
 
 
@@ -48,10 +61,28 @@ def _guarded_send(self: Any, request: Any) -> Any:
     return _original_send(self, request)
 
 
+class OffMachineHTTPError(OffMachineRequestError, requests.exceptions.ConnectionError):
+    """A ``requests`` call refused by the guard: also a ``ConnectionError``, so a library
+    that copes with being offline (the SDK's telemetry does) carries on."""
+
+
+def _guarded_requests_send(self: Any, request: Any, **kwargs: Any) -> Any:
+    if not is_local_url(request.url) and not request.url.startswith(_SOCKET_SCHEMES):
+        host = urlsplit(request.url).hostname
+        raise OffMachineHTTPError(
+            f"Blocked an HTTP request to {host} on the 'local' backend "
+            "(nothing may leave this machine).",
+            "point the library at a service on this machine (127.0.0.1), or set "
+            "COURSE_BACKEND=aws to use a real account.",
+        )
+    return _original_requests_send(self, request, **kwargs)
+
+
 def install() -> None:
     """Install the guard (idempotent)."""
     global _installed
     botocore.httpsession.URLLib3Session.send = _guarded_send  # type: ignore[method-assign]
+    requests.sessions.Session.send = _guarded_requests_send  # type: ignore[method-assign]
     _installed = True
 
 
@@ -59,6 +90,7 @@ def uninstall() -> None:
     """Remove the guard (used when a lab switches to the ``aws`` backend and in tests)."""
     global _installed
     botocore.httpsession.URLLib3Session.send = _original_send  # type: ignore[method-assign]
+    requests.sessions.Session.send = _original_requests_send  # type: ignore[method-assign]
     _installed = False
 
 

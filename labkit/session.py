@@ -70,19 +70,6 @@ _LOCAL_UNSET = (
     "AWS_ROLE_ARN",
 )
 
-SDK_CONFIG_ENV = "SAGEMAKER_USER_CONFIG_OVERRIDE"
-SDK_LOCAL_CONFIG = """\
-# Written by labkit for the local backend: the SageMaker SDK's telemetry (an HTTPS GET to
-# sm-pysdk-t-<region>.s3.<region>.amazonaws.com after each SDK call) stays off, as does
-# everything else a learner's own SDK defaults file would set for a real account.
-SchemaVersion: '1.0'
-SageMaker:
-  PythonSDK:
-    Modules:
-      TelemetryOptOut: true
-"""
-"""The SDK defaults file a local lab reads instead of ``~/.config/sagemaker/config.yaml``."""
-
 BILLABLE: dict[tuple[str, str], str] = {
     # (service, operation) -> the request parameter that names the resource, or
     # "kind:<sweep kind>" for resources the service names (found later by their lab tag).
@@ -595,15 +582,11 @@ def start_lab(name: str, *, quiet: bool = False, docker: bool = False) -> Lab:
     if backend is Backend.LOCAL:
         from moto import mock_aws
 
-        for key in (*_LOCAL_ENV, *_LOCAL_UNSET, "AWS_DEFAULT_REGION", "AWS_REGION",
-                    SDK_CONFIG_ENV):
+        for key in (*_LOCAL_ENV, *_LOCAL_UNSET, "AWS_DEFAULT_REGION", "AWS_REGION"):
             saved[key] = os.environ.get(key)
         for key in _LOCAL_UNSET:
             os.environ.pop(key, None)
         os.environ.update(_LOCAL_ENV)
-        sdk_config = workdir / "sagemaker-sdk-config.yaml"
-        sdk_config.write_text(SDK_LOCAL_CONFIG, encoding="utf-8")
-        os.environ[SDK_CONFIG_ENV] = str(sdk_config)
         os.environ["AWS_DEFAULT_REGION"] = region
         os.environ["AWS_REGION"] = region
         guard.install()

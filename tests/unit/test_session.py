@@ -5,7 +5,7 @@ import pytest
 
 import labkit
 from labkit import guard
-from labkit.errors import LabKitError
+from labkit.errors import LabKitError, OffMachineRequestError
 from labkit.session import _strip_empty_dicts, empty_and_delete_bucket
 
 
@@ -50,28 +50,38 @@ def test_cleanup_restores_the_environment(monkeypatch, tmp_path):
     assert lab.cleanup(verbose=False) == []  # a second cleanup is harmless
 
 
-def test_a_local_lab_turns_the_sdks_telemetry_off_and_back(monkeypatch, tmp_path):
-    # SDK v3 sends an HTTPS GET to sm-pysdk-t-<region>.s3.<region>.amazonaws.com after its
-    # calls unless its defaults file opts out: a local lab must not (the audit of lab 08's
-    # kernel caught it). A learner's own defaults file applies again after cleanup.
-    from sagemaker.core.config.config_schema import TELEMETRY_OPT_OUT_PATH
-    from sagemaker.core.helper.session_helper import Session
-    from sagemaker.core.common_utils import resolve_value_from_config
+def test_a_local_lab_refuses_the_sdks_telemetry_before_any_lookup(monkeypatch, tmp_path):
+    # SDK v3 sends an HTTPS GET (requests, not botocore) to
+    # sm-pysdk-t-<region>.s3.<region>.amazonaws.com after its calls; the audit of lab 08's
+    # kernel caught it. On the local backend the guard refuses it before any name lookup.
+    import socket
 
-    own = tmp_path / "learner-config.yaml"
-    own.write_text("SchemaVersion: '1.0'\n")
-    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(own))
-    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path / "work"))
+    import requests
+    from sagemaker.core.telemetry import telemetry_logging
+
+    looked_up: list[object] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def recording(host, *args, **kwargs):
+        looked_up.append(host)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recording)
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
     monkeypatch.delenv("COURSE_BACKEND", raising=False)
+    original = requests.sessions.Session.send
     lab = labkit.start_lab("98-unit-test", quiet=True)
     try:
-        for session in (lab.sagemaker_session(), Session()):  # the lab's and a default one
-            assert resolve_value_from_config(None, TELEMETRY_OPT_OUT_PATH,
-                                             default_value=False,
-                                             sagemaker_session=session) is True
+        url = "https://sm-pysdk-t-us-east-1.s3.us-east-1.amazonaws.com/telemetry?x-status=1"
+        with pytest.raises(OffMachineRequestError, match="sm-pysdk-t-us-east-1"):
+            requests.get(url, timeout=1)
+        assert telemetry_logging._requests_helper(url, 1) is None  # offline, it carries on
+        # the SDK's own path: it catches the refusal and goes on
+        telemetry_logging._send_telemetry_request_sync(1, [1], lab.sagemaker_session())
     finally:
         lab.cleanup(verbose=False)
-    assert os.environ["SAGEMAKER_USER_CONFIG_OVERRIDE"] == str(own)
+    assert not [h for h in looked_up if "amazonaws" in str(h)], looked_up
+    assert requests.sessions.Session.send is original  # restored at cleanup
 
 
 def test_bucket_is_tagged_and_deleted_at_cleanup(monkeypatch, tmp_path):
