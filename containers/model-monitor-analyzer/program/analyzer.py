@@ -428,15 +428,7 @@ def run(env: dict) -> dict:
     if analysis == "MODEL_QUALITY":
         written = run_model_quality(env, source)
     elif not monitoring:
-        fmt = json.loads(env.get("dataset_format") or '{"csv": {"header": true}}')
-        if "csv" not in fmt:
-            raise JobError(f"dataset_format {fmt} is not supported: the course's analyzer "
-                           "baselines CSV only.")
-        header = fmt["csv"].get("header", True)
-        frames = [pd.read_csv(f, header=0 if header else None) for f in files_under(source)]
-        df = pd.concat(frames, ignore_index=True)
-        if not header:
-            df.columns = [f"_c{i}" for i in range(df.shape[1])]
+        df, _ = read_csv_folder(env, source)
         written["statistics.json"] = dataset_statistics(df)
         written["constraints.json"] = suggest_constraints(written["statistics.json"])
     else:
