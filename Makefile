@@ -16,7 +16,7 @@ KIT_HASH := _build/.kit-hash
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --no-compile -r requirements.txt  # Python compiles on import
+	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip uninstall --quiet --yes rfc3987-syntax  # see requirements.txt
 	touch $(STAMP)
 
@@ -64,7 +64,7 @@ OTHER ?= .venv-$(notdir $(PY))
 test-python:
 	test -x $(OTHER)/bin/python || $(PY) -m venv $(OTHER)
 	grep -v '^torch==' requirements.txt > $(OTHER)/requirements-without-torch.txt
-	$(OTHER)/bin/pip install --quiet --no-compile -r $(OTHER)/requirements-without-torch.txt
+	$(OTHER)/bin/pip install --quiet -r $(OTHER)/requirements-without-torch.txt
 	$(OTHER)/bin/pip uninstall --quiet --yes rfc3987-syntax
 	COURSE_LAB_RUNS=1 $(OTHER)/bin/python -m pytest tests/unit/test_banner.py \
 		labs/00-getting-started/00-check-environment.ipynb
