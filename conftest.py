@@ -42,11 +42,11 @@ sys.path.insert(0, str(Path(__file__).parent / "tests" / "offline"))
 from test_offline import REAL_LOOKING, is_on_this_machine  # noqa: E402
 
 EXECUTED_DIR = REPO_ROOT / "_build" / "executed"
+"""Where each lab's executed notebook (first run's outputs) is written for the book test."""
 AUDIT_DIR = REPO_ROOT / "tests" / "offline" / "audit"
 """sitecustomize.py there logs every connection of every lab process (NETWORK_AUDIT_LOG)."""
 HOSTILE_LABS = {"00-check-environment"}
 """Labs whose kernel also gets real-looking AWS credentials (tests/offline)."""
-"""Where each lab's executed notebook (first run's outputs) is written for the book test."""
 
 _run_root: Path | None = None
 _docker_before: dict[str, set[str]] = {}
