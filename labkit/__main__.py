@@ -1,4 +1,8 @@
-"""Command line: ``python -m labkit doctor``, ``base-image``, ``strip`` and ``sweep``.
+"""Command line: ``python -m labkit doctor``, ``base-image``, ``images``, ``strip`` and ``sweep``.
+
+``python -m labkit images`` builds every course image in ``containers/`` ahead of the labs
+(a classroom machine before a session; CI while other work runs), each in one line:
+tag and seconds. The labs then find them in Docker's cache.
 
 ``python -m labkit sweep --dry-run`` lists every resource the course left in the account
 and region of ``COURSE_BACKEND``/``COURSE_REGION``, with its lab, age and hourly cost;
@@ -22,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="check versions and Docker")
     sub.add_parser("base-image", help=f"make {OFFLINE_BASE_IMAGE} offline (needs root)")
+    sub.add_parser("images", help="build every course image (containers/*) ahead of the labs")
     strip = sub.add_parser("strip", help="remove outputs from notebooks")
     strip.add_argument("paths", nargs="+")
     sweep = sub.add_parser("sweep", help="list (--dry-run) or delete what the course left")
@@ -53,11 +58,27 @@ def main(argv: list[str] | None = None) -> int:
                     if strip_outputs(notebook):
                         print(f"stripped {notebook}")
             return 0
+        if args.command == "images":
+            return build_course_images()
         print(make_offline_base_image())
         return 0
     except LabKitError as exc:
         print(exc, file=sys.stderr)
         return 2
+
+
+def build_course_images() -> int:
+    """Build every image under ``containers/``: the one with pinned wheels (``wheels.txt``)
+    stages them first. Stops at the first failure, with Docker's message."""
+    from labkit.docker import build_image
+    from labkit.images import build_with_wheels
+    from labkit.paths import CONTAINERS_DIR
+
+    for folder in sorted(p for p in CONTAINERS_DIR.iterdir() if (p / "Dockerfile").is_file()):
+        build = build_with_wheels if (folder / "wheels.txt").is_file() else build_image
+        built = build(folder.name)
+        print(f"{built.tag}  {built.seconds:.0f} s", flush=True)
+    return 0
 
 
 def run_sweep(*, dry_run: bool, yes: bool, only_lab: str | None,
