@@ -4,8 +4,8 @@ folder that can be copied to machines with no internet.
     python tools/classroom_bundle.py                 # -> _build/classroom-bundle/
     python tools/classroom_bundle.py --out /media/usb/mle-course --no-images
 
-Run it once, on a machine with internet access and the course's images built (``make test``
-builds them, or run the Docker labs once). It writes:
+Run it once, on a machine with internet access and the course's images built (``python -m
+labkit images`` builds them all). It writes:
 
     wheels/            every requirement as a wheel (``pip download -r requirements.txt``)
                        plus the course's own ``labkit`` package (``pip wheel . --no-deps``)
@@ -87,8 +87,8 @@ def make_wheelhouse(wheels: Path, requirements: Path, python: str,
 
 def save_images(tags: list[str], target: Path) -> None:
     if not tags:
-        raise SystemExit("no course images on this engine: run the Docker labs once "
-                         "(make test) so that they are built, or pass --no-images")
+        raise SystemExit("no course images on this engine: build them with "
+                         "`python -m labkit images`, or pass --no-images")
     run(["docker", "save", "-o", str(target), *tags])
 
 
