@@ -54,5 +54,7 @@ def test_images_builds_every_course_image_and_stages_wheels_first(monkeypatch, c
 
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "Dockerfile").write_text("FROM scratch\n")
+    built.clear()
     assert cli.main(["images"]) == 2  # a failure stops it, with Docker's message
+    assert built == [("plain", "broken")]  # sorted first: nothing is built after it
     assert "no space left" in capsys.readouterr().err
