@@ -16,6 +16,7 @@ MLflow and moto servers are on 127.0.0.1.
 from __future__ import annotations
 
 import ipaddress
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -86,9 +87,20 @@ def install() -> None:
     _installed = True
 
 
-def uninstall() -> None:
-    """Remove the guard (used when a lab switches to the ``aws`` backend and in tests)."""
+SDK_TELEMETRY_THREAD = "sagemaker-telemetry"
+"""The name of the daemon thread the SDK (3.27) sends each telemetry event from."""
+
+
+def uninstall(wait_s: float = 5.0) -> None:
+    """Remove the guard (used when a lab switches to the ``aws`` backend and in tests).
+
+    The SDK's telemetry threads that are still running finish first, while the guard refuses
+    them (at once): one that started at a lab's last call and sent after the guard came off
+    would reach AWS. The audit of lab 08 caught that once, in a clean-up cell."""
     global _installed
+    for thread in threading.enumerate():
+        if thread.name == SDK_TELEMETRY_THREAD and thread is not threading.current_thread():
+            thread.join(wait_s)
     botocore.httpsession.URLLib3Session.send = _original_send  # type: ignore[method-assign]
     requests.sessions.Session.send = _original_requests_send  # type: ignore[method-assign]
     _installed = False

@@ -84,6 +84,49 @@ def test_a_local_lab_refuses_the_sdks_telemetry_before_any_lookup(monkeypatch, t
     assert requests.sessions.Session.send is original  # restored at cleanup
 
 
+def test_telemetry_still_pending_at_cleanup_is_refused_too(monkeypatch, tmp_path):
+    # The SDK sends telemetry from a daemon thread: one still running when the lab's
+    # clean-up removes the guard must meet the guard, not the network.
+    import threading
+
+    import requests
+
+    from labkit import guard
+
+    import inspect
+
+    from sagemaker.core.telemetry import telemetry_logging
+
+    # the thread's name is how uninstall() finds it: the pinned SDK must still use it
+    assert f'name="{guard.SDK_TELEMETRY_THREAD}"' in inspect.getsource(
+        telemetry_logging._send_telemetry_request)
+    escaped: list[str] = []
+    monkeypatch.setattr(requests.sessions.Session, "send", requests.sessions.Session.send)
+    monkeypatch.setattr(guard, "_original_requests_send",  # what uninstall() puts back
+                        lambda self, request, **kw: escaped.append(request.url))
+    monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
+    monkeypatch.delenv("COURSE_BACKEND", raising=False)
+    outcome: list[BaseException] = []
+    started = threading.Event()
+
+    def telemetry() -> None:  # as the SDK's _send_telemetry_request does, a moment later
+        started.set()
+        threading.Event().wait(0.3)
+        try:
+            requests.get("https://sm-pysdk-t-us-east-1.s3.us-east-1.amazonaws.com/t", timeout=1)
+        except requests.exceptions.ConnectionError as exc:
+            outcome.append(exc)
+
+    lab = labkit.start_lab("98-unit-test", quiet=True)
+    thread = threading.Thread(target=telemetry, name=guard.SDK_TELEMETRY_THREAD, daemon=True)
+    thread.start()
+    started.wait(5)
+    lab.cleanup(verbose=False)
+    thread.join(5)
+    assert escaped == [], "a telemetry send went out after the guard came off"
+    assert len(outcome) == 1 and isinstance(outcome[0], OffMachineRequestError)
+
+
 def test_bucket_is_tagged_and_deleted_at_cleanup(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_WORKDIR", str(tmp_path))
     lab = labkit.start_lab("98-unit-test", quiet=True)
