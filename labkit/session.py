@@ -297,9 +297,11 @@ class Lab:
         if not self.is_local:
             return self.sagemaker_session()
         from labkit.docker import require_docker
+        from labkit.localmode import poll_serving_containers_briskly
         from sagemaker.core.local import LocalSession
 
         require_docker()
+        poll_serving_containers_briskly()
         return LocalSession(boto_session=self.boto_session, default_bucket=self.bucket("sagemaker"))
 
     def instance_type(self, aws_instance_type: str = "ml.m5.large") -> str:

@@ -103,6 +103,68 @@ def test_wait_for_ping_nothing_listening() -> None:
         localmode.wait_for_ping(url, timeout=0.5, interval=0.1)
 
 
+@pytest.fixture
+def sdk_wait(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The SDK's local-mode entities module, put back as it was after the test."""
+    from sagemaker.core.local import entities
+
+    monkeypatch.setattr(entities, "_wait_for_serving_container",
+                        entities._wait_for_serving_container)
+    return entities
+
+
+class _RecordedSleeps:
+    """Stands in for the time module in labkit.localmode: records each sleep, waits none."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_local_mode_asks_a_starting_container_often_and_quietly(
+    ping_server: tuple[str, type[_Ping]], sdk_wait: Any, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url, handler = ping_server
+    answers = iter([503, 503, 503, 200])
+    handler.do_GET = lambda self: (self.send_response(next(answers)), self.end_headers())
+    clock = _RecordedSleeps()
+    monkeypatch.setattr(localmode, "time", clock)
+    monkeypatch.setattr(sdk_wait, "get_docker_host", lambda: "127.0.0.1")
+    localmode.poll_serving_containers_briskly()
+    localmode.poll_serving_containers_briskly()  # twice: still one replacement
+    port = int(url.rsplit(":", 1)[1])
+    sdk_wait._wait_for_serving_container(port, timeout=120)
+    assert clock.sleeps == [localmode.PING_INTERVAL_S] * 3  # the SDK's own sleeps 5 s
+    assert not [r for r in caplog.records if "Retrying" in r.getMessage()]
+
+
+def test_local_mode_still_gives_up_after_its_time_limit(
+    sdk_wait: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = _RecordedSleeps()
+    monkeypatch.setattr(localmode, "time", clock)
+    monkeypatch.setattr(sdk_wait, "get_docker_host", lambda: "127.0.0.1")
+    localmode.poll_serving_containers_briskly()
+    with pytest.raises(RuntimeError, match="endpoint didn't launch correctly"):
+        sdk_wait._wait_for_serving_container(localmode.free_port(), timeout=3)
+    assert sum(clock.sleeps) == pytest.approx(3, abs=localmode.PING_INTERVAL_S)
+
+
+def test_the_sdk_still_looks_the_wait_up_by_name(sdk_wait: Any) -> None:
+    """Transform jobs and endpoints call the module-level function: replacing it reaches
+    both. An SDK that bound it otherwise would make the replacement a quiet no-op."""
+    for caller in (sdk_wait._LocalTransformJob.start, sdk_wait._LocalEndpoint.serve):
+        assert "_wait_for_serving_container" in caller.__code__.co_names, caller
+
+
 # ----------------------------------------------------------------------------- folders
 def test_restricted_paths_are_not_mountable() -> None:
     assert not localmode.is_mountable("/root/.cache/mle-course/x")
