@@ -315,3 +315,21 @@ def test_bind_to_port_and_sigterm(image: str, trained: Path) -> None:
         assert code == "143"
     finally:
         docker("rm", "-f", container)
+
+
+def test_the_log_under_a_terminal_is_plain_text(image: str, trained: Path) -> None:
+    # Local mode serves with a terminal attached (docker-compose `tty: true`). R's cli
+    # package, which plumber loads, then wrote "show cursor" codes (ESC[?25h) into the log,
+    # and the book showed them as "?25h?25h..." in lab 06.
+    port = free_port()
+    started = docker("run", "-d", "-t", "-p", f"127.0.0.1:{port}:8080",
+                     "-v", f"{trained / 'model'}:/opt/ml/model:ro", image, "serve")
+    assert started.returncode == 0, started.stderr
+    container = started.stdout.strip()
+    try:
+        wait_for_ping(f"http://127.0.0.1:{port}", timeout=60)
+        log = docker("logs", container).stdout
+        assert "serving model.rds" in log
+        assert "\x1b[?25" not in log, repr(log[:200])
+    finally:
+        docker("rm", "-f", container)
