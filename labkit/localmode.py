@@ -210,9 +210,12 @@ def pipeline_session(lab: Any) -> Any:
 
         return PipelineSession(boto_session=lab.boto_session, default_bucket=bucket)
     from sagemaker.core.workflow.pipeline_context import LocalPipelineSession as Capturing
-    from sagemaker.mlops.local import LocalPipelineSession as Running
 
     from labkit.docker import require_docker
+    from labkit.quiet import root_logging_kept
+
+    with root_logging_kept():  # it imports a module that sets the root logger to INFO
+        from sagemaker.mlops.local import LocalPipelineSession as Running
 
     require_docker()
     poll_serving_containers_briskly()

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,15 +33,11 @@ def load_embedding_model() -> Any:
     package's own folder finds both files. Importing wordllama also calls
     ``logging.basicConfig(level=INFO)``; the root logger's level is put back.
     """
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    import wordllama
-    from wordllama import WordLlama
+    from labkit.quiet import root_logging_kept
 
-    root.setLevel(level)
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
+    with root_logging_kept():
+        import wordllama
+        from wordllama import WordLlama
     package = Path(wordllama.__file__).parent
     return WordLlama.load(config="l2_supercat", dim=256, cache_dir=package,
                           disable_download=True)
