@@ -4,7 +4,9 @@ A library that calls ``logging.basicConfig(level=INFO)`` when it is imported set
 kernel to INFO and gives it a stderr handler, so every later line that botocore or the SDK
 logs at INFO ("Found credentials in environment variables") lands in the lab's output.
 Known ones: sagemaker 3.27's ``sagemaker.core.experiments._metrics`` (imported by
-``sagemaker.mlops.local``, local pipelines) and wordllama 0.4.0.post1.
+``sagemaker.mlops.local``, local pipelines) and wordllama 0.4.0.post1. The SDK has done
+this before: https://github.com/aws/sagemaker-python-sdk/issues/4945 and
+https://github.com/aws/sagemaker-core/issues/286.
 """
 
 from __future__ import annotations
