@@ -95,10 +95,11 @@ def poll_serving_containers_briskly() -> None:
 
     ``sagemaker.core.local.entities._wait_for_serving_container`` (sagemaker 3.27) sleeps
     5 s between attempts; the course's containers answer within about a second, so every
-    local endpoint and batch transform waited about 4 s for nothing. The replacement keeps
-    the SDK's time limit (``local.health_check_timeout``, 120 s by default) and its error,
-    and asks without urllib3's retries, whose warnings filled the lab's output. It changes
-    nothing on AWS, where SageMaker itself checks the container.
+    local endpoint and batch transform waited about 4 s for nothing. The replacement is
+    :func:`wait_for_ping`: it keeps the SDK's time limit (``local.health_check_timeout``,
+    120 s by default), raises a ``RuntimeError`` as the SDK does (a :class:`LabKitError`
+    that says where to look), and asks without urllib3's retries, whose warnings filled the
+    lab's output. It changes nothing on AWS, where SageMaker itself checks the container.
     """
     from sagemaker.core.local import entities
 
@@ -107,19 +108,8 @@ def poll_serving_containers_briskly() -> None:
 
     def _wait_for_serving_container(serving_port: int,
                                     timeout: float = entities.HEALTH_CHECK_TIMEOUT_LIMIT) -> None:
-        import urllib3
-
-        url = f"http://{entities.get_docker_host()}:{serving_port}/ping"
-        http = urllib3.PoolManager(retries=False, timeout=2.0)  # no retry warnings
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if http.request("GET", url).status == 200:
-                    return
-            except urllib3.exceptions.HTTPError:  # not listening yet
-                pass
-            time.sleep(PING_INTERVAL_S)
-        raise RuntimeError("Giving up, endpoint didn't launch correctly")
+        base_url = f"http://{entities.get_docker_host()}:{serving_port}"
+        wait_for_ping(base_url, timeout=timeout, interval=PING_INTERVAL_S)
 
     entities._wait_for_serving_container = _wait_for_serving_container
 

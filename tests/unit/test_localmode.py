@@ -153,7 +153,7 @@ def test_local_mode_still_gives_up_after_its_time_limit(
     monkeypatch.setattr(localmode, "time", clock)
     monkeypatch.setattr(sdk_wait, "get_docker_host", lambda: "127.0.0.1")
     localmode.poll_serving_containers_briskly()
-    with pytest.raises(RuntimeError, match="endpoint didn't launch correctly"):
+    with pytest.raises(RuntimeError, match="did not answer GET /ping"):  # a LabKitError
         sdk_wait._wait_for_serving_container(localmode.free_port(), timeout=3)
     assert sum(clock.sleeps) == pytest.approx(3, abs=localmode.PING_INTERVAL_S)
 
